@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The one test command (README): installs the Debian packages the tests use when they are missing,
+# builds, and runs every test. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need: DCMTK (reference peer and corpus builder), pydicom's bundled
+# test files (real files written by others), the native JPEG-LS / JPEG 2000 decoders.
+need=()
+command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
+[ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
+ldconfig -p | grep -q 'libcharls.so.2' || need+=(libcharls2)
+ldconfig -p | grep -q 'libopenjp2.so.7' || need+=(libopenjp2-7)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build QcPipeline.sln -c Release -nologo -v q
+dotnet test QcPipeline.sln -c Release --no-build -nologo -v q --logger "console;verbosity=normal" "$@"
