@@ -69,8 +69,8 @@ public static class DicomVRInfo
     /// <summary>Size of one binary value, used for byte swapping in big-endian syntaxes; 0 for byte or text data.</summary>
     public static int BinaryUnitSize(this DicomVR vr) => vr switch
     {
-        DicomVR.US or DicomVR.SS or DicomVR.OW => 2,
-        DicomVR.UL or DicomVR.SL or DicomVR.FL or DicomVR.OF or DicomVR.OL or DicomVR.AT => 4,
+        DicomVR.US or DicomVR.SS or DicomVR.OW or DicomVR.AT => 2, // AT is a pair of 16-bit values (PS3.5 §6.2)
+        DicomVR.UL or DicomVR.SL or DicomVR.FL or DicomVR.OF or DicomVR.OL => 4,
         DicomVR.FD or DicomVR.OD or DicomVR.SV or DicomVR.UV or DicomVR.OV => 8,
         _ => 0,
     };
