@@ -1,0 +1,281 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using QcPipeline.Dicom.IO;
+
+namespace QcPipeline.Dicom;
+
+/// <summary>A DICOM file (PS3.10): optional preamble, File Meta Information (group 0002) and the dataset.
+/// Also reads bare datasets without preamble or meta, as DCMTK does, by recognising their encoding.</summary>
+public sealed class DicomFile : IDisposable
+{
+    private byte[]? _rented;
+
+    public DicomFile(DicomDataset dataset, DicomDataset? fileMetaInformation = null, TransferSyntax? transferSyntax = null)
+    {
+        Dataset = dataset;
+        FileMetaInformation = fileMetaInformation ?? new DicomDataset();
+        TransferSyntax = transferSyntax ?? TransferSyntax.ExplicitVRLittleEndian;
+    }
+
+    public DicomDataset FileMetaInformation { get; }
+    public DicomDataset Dataset { get; }
+    /// <summary>The syntax the dataset was read in (or is to be written in).</summary>
+    public TransferSyntax TransferSyntax { get; set; }
+    /// <summary>The input had the 128-byte preamble and "DICM" prefix.</summary>
+    public bool HadPreamble { get; private set; }
+    /// <summary>The input had File Meta Information (group 0002).</summary>
+    public bool HadFileMeta { get; private set; }
+    /// <summary>Header-only reads: offset of the Pixel Data element header in the file, else -1.</summary>
+    public long PixelDataOffset { get; private set; } = -1;
+
+    // ------------------------------------------------------------------ reading
+
+    /// <summary>Reads a file. Header-only reading (<see cref="DicomReadOptions.HeaderOnly"/>) reads just the bytes
+    /// before the pixel data.</summary>
+    public static DicomFile Open(string path, DicomReadOptions? options = null)
+    {
+        options ??= DicomReadOptions.Default;
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
+        long fileLength = fs.Length;
+        if (options.StopBeforePixelData) return ReadHeaderFromStream(fs, fileLength, options);
+        if (fileLength > Array.MaxLength) throw new DicomFormatException($"file of {fileLength} bytes is too large to read whole; read it header-only");
+        int n = (int)fileLength;
+        byte[] buffer = options.UsePooledBuffer ? ArrayPool<byte>.Shared.Rent(Math.Max(n, 1)) : GC.AllocateUninitializedArray<byte>(n);
+        try
+        {
+            fs.ReadExactly(buffer, 0, n);
+            var file = Parse(buffer, n, partial: false, options);
+            if (options.UsePooledBuffer) file._rented = buffer;
+            return file;
+        }
+        catch
+        {
+            if (options.UsePooledBuffer) ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    public static async Task<DicomFile> OpenAsync(string path, DicomReadOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous);
+        return await ReadAsync(fs, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads from a stream to its end (or, header-only, to the pixel data).</summary>
+    public static async Task<DicomFile> ReadAsync(Stream stream, DicomReadOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= DicomReadOptions.Default;
+        byte[] buffer = new byte[options.StopBeforePixelData ? 16 * 1024 : (stream.CanSeek ? (int)Math.Min(Math.Max(stream.Length - stream.Position, 0), Array.MaxLength) : 64 * 1024)];
+        int filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                if (buffer.Length >= Array.MaxLength) throw new DicomFormatException("stream is too large to read whole");
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2 + 1024, Array.MaxLength));
+            }
+            int read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+            bool ended = read == 0;
+            filled += read;
+            if (options.StopBeforePixelData && (ended || filled == buffer.Length))
+            {
+                try { return Parse(buffer, filled, partial: !ended, options); }
+                catch (DatasetParser.NeedMoreDataException) { /* read more */ }
+            }
+            if (ended) return Parse(buffer, filled, partial: false, options);
+        }
+    }
+
+    /// <summary>Parses bytes already in memory. The elements refer to <paramref name="data"/>: do not change it afterwards.</summary>
+    public static DicomFile Read(byte[] data, DicomReadOptions? options = null) => Parse(data, data.Length, partial: false, options ?? DicomReadOptions.Default);
+
+    public static DicomFile Read(Stream stream, DicomReadOptions? options = null) => ReadAsync(stream, options).GetAwaiter().GetResult();
+
+    private static DicomFile ReadHeaderFromStream(FileStream fs, long fileLength, DicomReadOptions options)
+    {
+        // Read a prefix, parse; if the header is longer than the prefix, read twice as much and parse again.
+        int chunk = (int)Math.Min(fileLength, 8 * 1024);
+        byte[] pooled = ArrayPool<byte>.Shared.Rent(Math.Max(chunk, 1));
+        try
+        {
+            int filled = 0;
+            while (true)
+            {
+                int want = (int)Math.Min(fileLength, chunk);
+                if (pooled.Length < want)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(want);
+                    Buffer.BlockCopy(pooled, 0, bigger, 0, filled);
+                    ArrayPool<byte>.Shared.Return(pooled);
+                    pooled = bigger;
+                }
+                while (filled < want)
+                {
+                    int r = fs.Read(pooled, filled, want - filled);
+                    if (r == 0) break;
+                    filled += r;
+                }
+                bool partial = filled < fileLength;
+                try
+                {
+                    var file = Parse(pooled, filled, partial, options);
+                    // Move what the elements refer to out of the pooled buffer into an array of exactly the header's size.
+                    int used = file.PixelDataOffset >= 0 ? (int)file.PixelDataOffset : filled;
+                    var owned = GC.AllocateUninitializedArray<byte>(used);
+                    Buffer.BlockCopy(pooled, 0, owned, 0, used);
+                    Rebase(file.FileMetaInformation, pooled, owned);
+                    Rebase(file.Dataset, pooled, owned);
+                    return file;
+                }
+                catch (DatasetParser.NeedMoreDataException)
+                {
+                    if (!partial) throw new DicomFormatException("unexpected end of data");
+                    if (chunk >= Array.MaxLength / 2) throw new DicomFormatException("header too large");
+                    chunk *= 4;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pooled);
+        }
+    }
+
+    private static void Rebase(DicomDataset ds, byte[] from, byte[] to)
+    {
+        foreach (var item in ds)
+        {
+            switch (item)
+            {
+                case DicomElement e:
+                    if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(e.Data, out var seg) && ReferenceEquals(seg.Array, from))
+                        e.Data = new ReadOnlyMemory<byte>(to, seg.Offset, seg.Count);
+                    break;
+                case DicomSequence sq:
+                    foreach (var child in sq.Items) Rebase(child, from, to);
+                    break;
+                case DicomFragmentSequence:
+                    throw new InvalidOperationException("header-only read reached encapsulated pixel data");
+            }
+        }
+    }
+
+    private static readonly byte[] Dicm = "DICM"u8.ToArray();
+
+    private static DicomFile Parse(byte[] buffer, int length, bool partial, DicomReadOptions options)
+    {
+        var meta = new DicomDataset();
+        int pos = 0;
+        bool hadPreamble = false, hadMeta = false;
+        if (length >= 132 && buffer.AsSpan(128, 4).SequenceEqual(Dicm)) { pos = 132; hadPreamble = true; }
+        else if (partial && length < 132) throw new DatasetParser.NeedMoreDataException();
+        else if (length >= 4 && buffer.AsSpan(0, 4).SequenceEqual(Dicm)) pos = 4; // "DICM" without preamble
+
+        var parser = new DatasetParser(buffer, length, partial, options);
+        if (LooksLikeMetaGroup(buffer, pos, length))
+        {
+            pos = parser.ParseFileMeta(meta, pos);
+            hadMeta = meta.Count > 0;
+        }
+        else if (hadPreamble && length - pos >= 8 && BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(pos)) == 0x0002)
+        {
+            throw new DicomFormatException(new DicomTag(0x0002, BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(pos + 2))), pos, "File Meta Information is not in explicit VR little endian");
+        }
+
+        TransferSyntax ts;
+        var tsUid = meta.GetString(new DicomTag(0x00020010));
+        if (!string.IsNullOrEmpty(tsUid))
+        {
+            ts = TransferSyntax.Lookup(tsUid);
+            // Guard against a meta header that names the wrong VR encoding: check the first dataset element.
+            if (!ts.IsDeflated && Detect(buffer, pos, length) is { } seen && seen.IsLittleEndian == ts.IsLittleEndian && seen.IsExplicitVR != ts.IsExplicitVR && !ts.IsEncapsulated)
+                ts = seen;
+        }
+        else
+        {
+            ts = Detect(buffer, pos, length) ?? TransferSyntax.ImplicitVRLittleEndian;
+        }
+
+        var dataset = new DicomDataset(64) { FallbackEncoding = options.FallbackEncoding };
+        var file = new DicomFile(dataset, meta, ts) { HadPreamble = hadPreamble, HadFileMeta = hadMeta };
+        if (ts.IsDeflated)
+        {
+            if (partial) { /* must inflate everything anyway */ throw new DatasetParser.NeedMoreDataException(); }
+            var inflated = Inflate(buffer, pos, length, options.MaxInflatedBytes);
+            var inner = new DatasetParser(inflated, inflated.Length, false, options);
+            inner.ParseTopLevel(dataset, 0, explicitVR: true, littleEndian: true);
+            file.PixelDataOffset = -1;
+            return file;
+        }
+        parser.ParseTopLevel(dataset, pos, ts.IsExplicitVR, ts.IsLittleEndian);
+        file.PixelDataOffset = parser.PixelDataOffset;
+        return file;
+    }
+
+    private static bool LooksLikeMetaGroup(byte[] b, int pos, int length) =>
+        length - pos >= 8 && b[pos] == 0x02 && b[pos + 1] == 0x00 && DicomVRInfo.TryParse(b.AsSpan(pos + 4, 2), out _);
+
+    /// <summary>Recognises the encoding of a bare dataset from its first element header.</summary>
+    private static TransferSyntax? Detect(byte[] b, int pos, int length)
+    {
+        if (length - pos < 8) return null;
+        ushort groupLE = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(pos));
+        ushort groupBE = BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(pos));
+        bool vrOk = DicomVRInfo.TryParse(b.AsSpan(pos + 4, 2), out _);
+        // Groups in a dataset start small (0008 etc.); a byte-swapped small group reads as a large one.
+        bool little = groupLE <= 0x00FF || groupBE > 0x00FF && groupLE < groupBE;
+        if (!little) return vrOk ? TransferSyntax.ExplicitVRBigEndian : null;
+        return vrOk ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+    }
+
+    private static byte[] Inflate(byte[] buffer, int pos, int length, long max)
+    {
+        using var input = new MemoryStream(buffer, pos, length - pos, writable: false);
+        using var deflate = new DeflateStream(input, CompressionMode.Decompress);
+        var output = new MemoryStream(Math.Max(4096, (length - pos) * 4));
+        var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (true)
+            {
+                int r;
+                try { r = deflate.Read(chunk, 0, chunk.Length); }
+                catch (InvalidDataException ex) { throw new DicomFormatException(null, pos, "deflated dataset is corrupt", ex); }
+                if (r == 0) break;
+                if (output.Length + r > max) throw new DicomFormatException(null, pos, $"deflated dataset inflates beyond the {max}-byte limit");
+                output.Write(chunk, 0, r);
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(chunk); }
+        return output.Length == output.GetBuffer().Length ? output.GetBuffer() : output.ToArray();
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    /// <summary>Writes a Part 10 file: preamble, regenerated meta (PS3.10 §7.1) and the dataset in <paramref name="transferSyntax"/>.</summary>
+    public void Save(string path, TransferSyntax? transferSyntax = null, DicomWriteOptions? options = null)
+    {
+        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
+        Save(fs, transferSyntax, options);
+    }
+
+    public void Save(Stream stream, TransferSyntax? transferSyntax = null, DicomWriteOptions? options = null) =>
+        DicomWriter.WriteFile(stream, this, transferSyntax ?? TransferSyntax, options ?? DicomWriteOptions.Default);
+
+    public byte[] ToBytes(TransferSyntax? transferSyntax = null, DicomWriteOptions? options = null)
+    {
+        using var ms = new MemoryStream();
+        Save(ms, transferSyntax, options);
+        return ms.ToArray();
+    }
+
+    public void Dispose()
+    {
+        var r = Interlocked.Exchange(ref _rented, null);
+        if (r is not null) ArrayPool<byte>.Shared.Return(r);
+    }
+
+    internal static string AsciiOf(ReadOnlySpan<byte> b) => Encoding.ASCII.GetString(b);
+}
