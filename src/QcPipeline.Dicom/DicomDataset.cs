@@ -288,6 +288,39 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
         }
     }
 
+    /// <summary>Re-encodes every text value affected by the character set (here and in sequence items) into
+    /// <paramref name="term"/>, which must be "ISO_IR 192" (UTF-8) or "GB18030": the sets we write (both can hold
+    /// any Unicode text). Sets (0008,0005) accordingly and drops it from items, which then inherit it.</summary>
+    public void ConvertCharacterSet(string term)
+    {
+        if (term is not ("ISO_IR 192" or "GB18030")) throw new ArgumentException("we write text in ISO_IR 192 or GB18030", nameof(term));
+        var target = DicomCharacterSet.Parse([term]);
+        Reencode(this, target);
+        AddOrUpdate(SpecificCharacterSetTag, DicomVR.CS, term);
+
+        static void Reencode(DicomDataset ds, DicomCharacterSet target)
+        {
+            var source = ds.CharacterSet;
+            for (int i = 0; i < ds._items.Count; i++)
+            {
+                switch (ds._items[i])
+                {
+                    case DicomElement e when e.VR.IsAffectedBySpecificCharacterSet():
+                        var text = source.Decode(e.Data.Span, e.VR);
+                        var bytes = target.Encode(text, e.VR);
+                        if ((bytes.Length & 1) == 1) { Array.Resize(ref bytes, bytes.Length + 1); bytes[^1] = e.VR.PaddingByte(); }
+                        ds._items[i] = new DicomElement(e.Tag, e.VR, bytes);
+                        break;
+                    case DicomSequence sq:
+                        foreach (var item in sq.Items) Reencode(item, target);
+                        break;
+                }
+            }
+            if (ds.Parent is not null) ds.Remove(SpecificCharacterSetTag);
+            ds._charset = null;
+        }
+    }
+
     /// <summary>A deep copy (values share the underlying immutable bytes).</summary>
     public DicomDataset Clone()
     {
