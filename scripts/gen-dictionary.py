@@ -55,6 +55,7 @@ import sys
 DEFAULT_DCMTK = "/usr/share/libdcmtk17/dicom.dic"
 DEFAULT_PYDICOM_DIR = "/usr/lib/python3/dist-packages/pydicom"
 OUT_DIR = os.path.join("src", "QcPipeline.Dicom", "Dictionary")
+ENTRIES_PER_PART = 128
 
 REAL_VRS = {
     "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW",
@@ -321,20 +322,25 @@ def gen_dictionary(entries: list[Entry], sources: list[str]) -> str:
         f"    internal const int GeneratedEntryCount = {len(entries)};",
         "",
         "    // E(tag, keyword, name, VR, VM, alternate VR, retired, mask)",
-        "    private static DicomDictionaryEntry[] CreateEntries() =>",
-        "    [",
+        "    // The table is split into parts of " + str(ENTRIES_PER_PART) + " entries: one huge method costs far more to JIT than many small ones.",
     ]
-    for e in entries:
-        args = [f"0x{e.tag:08X}", cs_string(e.keyword), cs_string(e.name), f"DicomVR.{e.vr}", cs_string(e.vm)]
-        extra = []
-        if e.alt != "None" or e.retired or e.mask != 0xFFFFFFFF:
-            extra.append(f"DicomVR.{e.alt}")
-        if e.retired or e.mask != 0xFFFFFFFF:
-            extra.append("true" if e.retired else "false")
-        if e.mask != 0xFFFFFFFF:
-            extra.append(f"0x{e.mask:08X}")
-        L.append(f"        E({', '.join(args + extra)}),")
-    L += ["    ];", "}", ""]
+    parts = [entries[i:i + ENTRIES_PER_PART] for i in range(0, len(entries), ENTRIES_PER_PART)]
+    L.append("    private static DicomDictionaryEntry[] CreateEntries() =>")
+    L.append("        [" + ", ".join(f"..Part{i:02d}()" for i in range(len(parts))) + "];")
+    for i, part in enumerate(parts):
+        L += ["", f"    private static DicomDictionaryEntry[] Part{i:02d}() =>", "    ["]
+        for e in part:
+            args = [f"0x{e.tag:08X}", cs_string(e.keyword), cs_string(e.name), f"DicomVR.{e.vr}", cs_string(e.vm)]
+            extra = []
+            if e.alt != "None" or e.retired or e.mask != 0xFFFFFFFF:
+                extra.append(f"DicomVR.{e.alt}")
+            if e.retired or e.mask != 0xFFFFFFFF:
+                extra.append("true" if e.retired else "false")
+            if e.mask != 0xFFFFFFFF:
+                extra.append(f"0x{e.mask:08X}")
+            L.append(f"        E({', '.join(args + extra)}),")
+        L.append("    ];")
+    L += ["}", ""]
     return "\n".join(L)
 
 

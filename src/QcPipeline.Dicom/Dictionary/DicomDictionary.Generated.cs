@@ -13,7 +13,11 @@ public static partial class DicomDictionary
     internal const int GeneratedEntryCount = 4991;
 
     // E(tag, keyword, name, VR, VM, alternate VR, retired, mask)
+    // The table is split into parts of 128 entries: one huge method costs far more to JIT than many small ones.
     private static DicomDictionaryEntry[] CreateEntries() =>
+        [..Part00(), ..Part01(), ..Part02(), ..Part03(), ..Part04(), ..Part05(), ..Part06(), ..Part07(), ..Part08(), ..Part09(), ..Part10(), ..Part11(), ..Part12(), ..Part13(), ..Part14(), ..Part15(), ..Part16(), ..Part17(), ..Part18(), ..Part19(), ..Part20(), ..Part21(), ..Part22(), ..Part23(), ..Part24(), ..Part25(), ..Part26(), ..Part27(), ..Part28(), ..Part29(), ..Part30(), ..Part31(), ..Part32(), ..Part33(), ..Part34(), ..Part35(), ..Part36(), ..Part37(), ..Part38()];
+
+    private static DicomDictionaryEntry[] Part00() =>
     [
         E(0x00000000, "CommandGroupLength", "Command Group Length", DicomVR.UL, "1"),
         E(0x00000001, "CommandLengthToEnd", "Command Length to End", DicomVR.UL, "1", DicomVR.None, true),
@@ -143,6 +147,10 @@ public static partial class DicomDictionary
         E(0x00080056, "InstanceAvailability", "Instance Availability", DicomVR.CS, "1"),
         E(0x00080058, "FailedSOPInstanceUIDList", "Failed SOP Instance UID List", DicomVR.UI, "1-n"),
         E(0x00080060, "Modality", "Modality", DicomVR.CS, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part01() =>
+    [
         E(0x00080061, "ModalitiesInStudy", "Modalities in Study", DicomVR.CS, "1-n"),
         E(0x00080062, "SOPClassesInStudy", "SOP Classes in Study", DicomVR.UI, "1-n"),
         E(0x00080063, "AnatomicRegionsInStudyCodeSequence", "Anatomic Regions in Study Code Sequence", DicomVR.SQ, "1"),
@@ -271,6 +279,10 @@ public static partial class DicomDictionary
         E(0x00082129, "NumberOfEventTimers", "Number of Event Timers", DicomVR.IS, "1"),
         E(0x0008212A, "NumberOfViewsInStage", "Number of Views in Stage", DicomVR.IS, "1"),
         E(0x00082130, "EventElapsedTimes", "Event Elapsed Time(s)", DicomVR.DS, "1-n"),
+    ];
+
+    private static DicomDictionaryEntry[] Part02() =>
+    [
         E(0x00082132, "EventTimerNames", "Event Timer Name(s)", DicomVR.LO, "1-n"),
         E(0x00082133, "EventTimerSequence", "Event Timer Sequence", DicomVR.SQ, "1"),
         E(0x00082134, "EventTimeOffset", "Event Time Offset", DicomVR.FD, "1"),
@@ -399,6 +411,10 @@ public static partial class DicomDictionary
         E(0x00104000, "PatientComments", "Patient Comments", DicomVR.LT, "1"),
         E(0x00109431, "ExaminedBodyThickness", "Examined Body Thickness", DicomVR.FL, "1"),
         E(0x00120010, "ClinicalTrialSponsorName", "Clinical Trial Sponsor Name", DicomVR.LO, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part03() =>
+    [
         E(0x00120020, "ClinicalTrialProtocolID", "Clinical Trial Protocol ID", DicomVR.LO, "1"),
         E(0x00120021, "ClinicalTrialProtocolName", "Clinical Trial Protocol Name", DicomVR.LO, "1"),
         E(0x00120030, "ClinicalTrialSiteID", "Clinical Trial Site ID", DicomVR.LO, "1"),
@@ -527,6 +543,10 @@ public static partial class DicomDictionary
         E(0x00144026, "ModulationType", "Modulation Type", DicomVR.CS, "1"),
         E(0x00144028, "Damping", "Damping", DicomVR.DS, "1"),
         E(0x00144030, "ReceiverSettingsSequence", "Receiver Settings Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part04() =>
+    [
         E(0x00144031, "AcquiredSoundpathLength", "Acquired Soundpath Length", DicomVR.DS, "1"),
         E(0x00144032, "AcquisitionCompressionType", "Acquisition Compression Type", DicomVR.CS, "1"),
         E(0x00144033, "AcquisitionSampleSize", "Acquisition Sample Size", DicomVR.IS, "1"),
@@ -655,6 +675,10 @@ public static partial class DicomDictionary
         E(0x00160025, "MaxApertureValue", "Max Aperture Value", DicomVR.DS, "1"),
         E(0x00160026, "SubjectDistance", "Subject Distance", DicomVR.DS, "1"),
         E(0x00160027, "MeteringMode", "Metering Mode", DicomVR.US, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part05() =>
+    [
         E(0x00160028, "LightSource", "Light Source", DicomVR.US, "1"),
         E(0x00160029, "FocalLength", "Focal Length", DicomVR.DS, "1"),
         E(0x0016002A, "SubjectArea", "Subject Area", DicomVR.IS, "2-4"),
@@ -783,6 +807,10 @@ public static partial class DicomDictionary
         E(0x00181003, "DeviceID", "Device ID", DicomVR.LO, "1"),
         E(0x00181004, "PlateID", "Plate ID", DicomVR.LO, "1"),
         E(0x00181005, "GeneratorID", "Generator ID", DicomVR.LO, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part06() =>
+    [
         E(0x00181006, "GridID", "Grid ID", DicomVR.LO, "1"),
         E(0x00181007, "CassetteID", "Cassette ID", DicomVR.LO, "1"),
         E(0x00181008, "GantryID", "Gantry ID", DicomVR.LO, "1"),
@@ -911,6 +939,10 @@ public static partial class DicomDictionary
         E(0x001811BB, "AcquisitionFieldOfViewLabel", "Acquisition Field of View Label", DicomVR.LO, "1"),
         E(0x001811BC, "XRayFilterDetailsSequence", "X-Ray Filter Details Sequence", DicomVR.SQ, "1"),
         E(0x001811BD, "XAAcquisitionDuration", "XA Acquisition Duration", DicomVR.FD, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part07() =>
+    [
         E(0x001811BE, "ReconstructionPipelineType", "Reconstruction Pipeline Type", DicomVR.CS, "1"),
         E(0x001811BF, "ImageFilterDetailsSequence", "Image Filter Details Sequence", DicomVR.SQ, "1"),
         E(0x001811C0, "AppliedMaskSubtractionFlag", "Applied Mask Subtraction Flag", DicomVR.CS, "1"),
@@ -1039,6 +1071,10 @@ public static partial class DicomDictionary
         E(0x00185210, "ImageTransformationMatrix", "Image Transformation Matrix", DicomVR.DS, "6", DicomVR.None, true),
         E(0x00185212, "ImageTranslationVector", "Image Translation Vector", DicomVR.DS, "3", DicomVR.None, true),
         E(0x00186000, "Sensitivity", "Sensitivity", DicomVR.DS, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part08() =>
+    [
         E(0x00186011, "SequenceOfUltrasoundRegions", "Sequence of Ultrasound Regions", DicomVR.SQ, "1"),
         E(0x00186012, "RegionSpatialFormat", "Region Spatial Format", DicomVR.US, "1"),
         E(0x00186014, "RegionDataType", "Region Data Type", DicomVR.US, "1"),
@@ -1167,6 +1203,10 @@ public static partial class DicomDictionary
         E(0x00189044, "QuadratureReceiveCoil", "Quadrature Receive Coil", DicomVR.CS, "1"),
         E(0x00189045, "MultiCoilDefinitionSequence", "Multi-Coil Definition Sequence", DicomVR.SQ, "1"),
         E(0x00189046, "MultiCoilConfiguration", "Multi-Coil Configuration", DicomVR.LO, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part09() =>
+    [
         E(0x00189047, "MultiCoilElementName", "Multi-Coil Element Name", DicomVR.SH, "1"),
         E(0x00189048, "MultiCoilElementUsed", "Multi-Coil Element Used", DicomVR.CS, "1"),
         E(0x00189049, "MRTransmitCoilSequence", "MR Transmit Coil Sequence", DicomVR.SQ, "1"),
@@ -1295,6 +1335,10 @@ public static partial class DicomDictionary
         E(0x00189301, "CTAcquisitionTypeSequence", "CT Acquisition Type Sequence", DicomVR.SQ, "1"),
         E(0x00189302, "AcquisitionType", "Acquisition Type", DicomVR.CS, "1"),
         E(0x00189303, "TubeAngle", "Tube Angle", DicomVR.FD, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part10() =>
+    [
         E(0x00189304, "CTAcquisitionDetailsSequence", "CT Acquisition Details Sequence", DicomVR.SQ, "1"),
         E(0x00189305, "RevolutionTime", "Revolution Time", DicomVR.FD, "1"),
         E(0x00189306, "SingleCollimationWidth", "Single Collimation Width", DicomVR.FD, "1"),
@@ -1423,6 +1467,10 @@ public static partial class DicomDictionary
         E(0x00189469, "TableHorizontalRotationAngle", "Table Horizontal Rotation Angle", DicomVR.FL, "1"),
         E(0x00189470, "TableHeadTiltAngle", "Table Head Tilt Angle", DicomVR.FL, "1"),
         E(0x00189471, "TableCradleTiltAngle", "Table Cradle Tilt Angle", DicomVR.FL, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part11() =>
+    [
         E(0x00189472, "FrameDisplayShutterSequence", "Frame Display Shutter Sequence", DicomVR.SQ, "1"),
         E(0x00189473, "AcquiredImageAreaDoseProduct", "Acquired Image Area Dose Product", DicomVR.FL, "1"),
         E(0x00189474, "CArmPositionerTabletopRelationship", "C-arm Positioner Tabletop Relationship", DicomVR.CS, "1"),
@@ -1551,6 +1599,10 @@ public static partial class DicomDictionary
         E(0x0018990C, "ReferencedDefinedProtocolSequence", "Referenced Defined Protocol Sequence", DicomVR.SQ, "1"),
         E(0x0018990D, "ReferencedPerformedProtocolSequence", "Referenced Performed Protocol Sequence", DicomVR.SQ, "1"),
         E(0x0018990E, "PredecessorProtocolSequence", "Predecessor Protocol Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part12() =>
+    [
         E(0x0018990F, "ProtocolPlanningInformation", "Protocol Planning Information", DicomVR.UT, "1"),
         E(0x00189910, "ProtocolDesignRationale", "Protocol Design Rationale", DicomVR.UT, "1"),
         E(0x00189911, "PatientSpecificationSequence", "Patient Specification Sequence", DicomVR.SQ, "1"),
@@ -1679,6 +1731,10 @@ public static partial class DicomDictionary
         E(0x00209167, "FunctionalGroupPointer", "Functional Group Pointer", DicomVR.AT, "1"),
         E(0x00209170, "UnassignedSharedConvertedAttributesSequence", "Unassigned Shared Converted Attributes Sequence", DicomVR.SQ, "1"),
         E(0x00209171, "UnassignedPerFrameConvertedAttributesSequence", "Unassigned Per-Frame Converted Attributes Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part13() =>
+    [
         E(0x00209172, "ConversionSourceAttributesSequence", "Conversion Source Attributes Sequence", DicomVR.SQ, "1"),
         E(0x00209213, "DimensionIndexPrivateCreator", "Dimension Index Private Creator", DicomVR.LO, "1"),
         E(0x00209221, "DimensionOrganizationSequence", "Dimension Organization Sequence", DicomVR.SQ, "1"),
@@ -1807,6 +1863,10 @@ public static partial class DicomDictionary
         E(0x00221095, "ImplantName", "Implant Name", DicomVR.LO, "1"),
         E(0x00221096, "KeratometryMeasurementTypeCodeSequence", "Keratometry Measurement Type Code Sequence", DicomVR.SQ, "1"),
         E(0x00221097, "ImplantPartNumber", "Implant Part Number", DicomVR.LO, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part14() =>
+    [
         E(0x00221100, "ReferencedOphthalmicAxialMeasurementsSequence", "Referenced Ophthalmic Axial Measurements Sequence", DicomVR.SQ, "1"),
         E(0x00221101, "OphthalmicAxialLengthMeasurementsSegmentNameCodeSequence", "Ophthalmic Axial Length Measurements Segment Name Code Sequence", DicomVR.SQ, "1"),
         E(0x00221103, "RefractiveErrorBeforeRefractiveSurgeryCodeSequence", "Refractive Error Before Refractive Surgery Code Sequence", DicomVR.SQ, "1"),
@@ -1935,6 +1995,10 @@ public static partial class DicomDictionary
         E(0x00240064, "ResultsNormalsSequence", "Results Normals Sequence", DicomVR.SQ, "1"),
         E(0x00240065, "AgeCorrectedSensitivityDeviationAlgorithmSequence", "Age Corrected Sensitivity Deviation Algorithm Sequence", DicomVR.SQ, "1"),
         E(0x00240066, "GlobalDeviationFromNormal", "Global Deviation From Normal", DicomVR.FL, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part15() =>
+    [
         E(0x00240067, "GeneralizedDefectSensitivityDeviationAlgorithmSequence", "Generalized Defect Sensitivity Deviation Algorithm Sequence", DicomVR.SQ, "1"),
         E(0x00240068, "LocalizedDeviationFromNormal", "Localized Deviation From Normal", DicomVR.FL, "1"),
         E(0x00240069, "PatientReliabilityIndicator", "Patient Reliability Indicator", DicomVR.LO, "1"),
@@ -2063,6 +2127,10 @@ public static partial class DicomDictionary
         E(0x00280403, "SequenceOfCompressedData", "Sequence of Compressed Data", DicomVR.LO, "1-n", DicomVR.None, true),
         E(0x00280404, "DetailsOfCoefficients", "Details of Coefficients", DicomVR.AT, "1-n", DicomVR.None, true),
         E(0x00280700, "DCTLabel", "DCT Label", DicomVR.LO, "1", DicomVR.None, true),
+    ];
+
+    private static DicomDictionaryEntry[] Part16() =>
+    [
         E(0x00280701, "DataBlockDescription", "Data Block Description", DicomVR.CS, "1-n", DicomVR.None, true),
         E(0x00280702, "DataBlock", "Data Block", DicomVR.AT, "1-n", DicomVR.None, true),
         E(0x00280710, "NormalizationFactorFormat", "Normalization Factor Format", DicomVR.US, "1", DicomVR.None, true),
@@ -2191,6 +2259,10 @@ public static partial class DicomDictionary
         E(0x00287020, "LuminanceResponseDescription", "Luminance Response Description", DicomVR.LO, "1"),
         E(0x00287021, "WhitePointFlag", "White Point Flag", DicomVR.CS, "1"),
         E(0x00287022, "DisplayDeviceTypeCodeSequence", "Display Device Type Code Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part17() =>
+    [
         E(0x00287023, "DisplaySubsystemSequence", "Display Subsystem Sequence", DicomVR.SQ, "1"),
         E(0x00287024, "LuminanceResultSequence", "Luminance Result Sequence", DicomVR.SQ, "1"),
         E(0x00287025, "AmbientLightValueSource", "Ambient Light Value Source", DicomVR.CS, "1"),
@@ -2319,6 +2391,10 @@ public static partial class DicomDictionary
         E(0x003A020C, "ChannelDerivationDescription", "Channel Derivation Description", DicomVR.LO, "1"),
         E(0x003A0210, "ChannelSensitivity", "Channel Sensitivity", DicomVR.DS, "1"),
         E(0x003A0211, "ChannelSensitivityUnitsSequence", "Channel Sensitivity Units Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part18() =>
+    [
         E(0x003A0212, "ChannelSensitivityCorrectionFactor", "Channel Sensitivity Correction Factor", DicomVR.DS, "1"),
         E(0x003A0213, "ChannelBaseline", "Channel Baseline", DicomVR.DS, "1"),
         E(0x003A0214, "ChannelTimeSkew", "Channel Time Skew", DicomVR.DS, "1"),
@@ -2447,6 +2523,10 @@ public static partial class DicomDictionary
         E(0x0040074A, "ZOffsetInSlideCoordinateSystem", "Z Offset in Slide Coordinate System", DicomVR.DS, "1"),
         E(0x004008D8, "PixelSpacingSequence", "Pixel Spacing Sequence", DicomVR.SQ, "1", DicomVR.None, true),
         E(0x004008DA, "CoordinateSystemAxisCodeSequence", "Coordinate System Axis Code Sequence", DicomVR.SQ, "1", DicomVR.None, true),
+    ];
+
+    private static DicomDictionaryEntry[] Part19() =>
+    [
         E(0x004008EA, "MeasurementUnitsCodeSequence", "Measurement Units Code Sequence", DicomVR.SQ, "1"),
         E(0x004009F8, "VitalStainCodeSequenceTrial", "Vital Stain Code Sequence (Trial)", DicomVR.SQ, "1", DicomVR.None, true),
         E(0x00401001, "RequestedProcedureID", "Requested Procedure ID", DicomVR.SH, "1"),
@@ -2575,6 +2655,10 @@ public static partial class DicomDictionary
         E(0x0040A088, "VerifyingObserverIdentificationCodeSequence", "Verifying Observer Identification Code Sequence", DicomVR.SQ, "1"),
         E(0x0040A089, "ObjectDirectoryBinaryIdentifierTrial", "Object Directory Binary Identifier (Trial)", DicomVR.OB, "1", DicomVR.None, true),
         E(0x0040A090, "EquivalentCDADocumentSequence", "Equivalent CDA Document Sequence", DicomVR.SQ, "1", DicomVR.None, true),
+    ];
+
+    private static DicomDictionaryEntry[] Part20() =>
+    [
         E(0x0040A0B0, "ReferencedWaveformChannels", "Referenced Waveform Channels", DicomVR.US, "2-2n"),
         E(0x0040A110, "DateOfDocumentOrVerbalTransactionTrial", "Date of Document or Verbal Transaction (Trial)", DicomVR.DA, "1", DicomVR.None, true),
         E(0x0040A112, "TimeOfDocumentCreationOrVerbalTransactionTrial", "Time of Document Creation or Verbal Transaction (Trial)", DicomVR.TM, "1", DicomVR.None, true),
@@ -2703,6 +2787,10 @@ public static partial class DicomDictionary
         E(0x00440103, "AsserterIdentificationSequence", "Asserter Identification Sequence", DicomVR.SQ, "1"),
         E(0x00440104, "AssertionDateTime", "Assertion DateTime", DicomVR.DT, "1"),
         E(0x00440105, "AssertionExpirationDateTime", "Assertion Expiration DateTime", DicomVR.DT, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part21() =>
+    [
         E(0x00440106, "AssertionComments", "Assertion Comments", DicomVR.UT, "1"),
         E(0x00440107, "RelatedAssertionSequence", "Related Assertion Sequence", DicomVR.SQ, "1"),
         E(0x00440108, "ReferencedAssertionUID", "Referenced Assertion UID", DicomVR.UI, "1"),
@@ -2831,6 +2919,10 @@ public static partial class DicomDictionary
         E(0x00480302, "NumberOfOpticalPaths", "Number of Optical Paths", DicomVR.UL, "1"),
         E(0x00480303, "TotalPixelMatrixFocalPlanes", "Total Pixel Matrix Focal Planes", DicomVR.UL, "1"),
         E(0x00500004, "CalibrationImage", "Calibration Image", DicomVR.CS, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part22() =>
+    [
         E(0x00500010, "DeviceSequence", "Device Sequence", DicomVR.SQ, "1"),
         E(0x00500012, "ContainerComponentTypeCodeSequence", "Container Component Type Code Sequence", DicomVR.SQ, "1"),
         E(0x00500013, "ContainerComponentThickness", "Container Component Thickness", DicomVR.FD, "1"),
@@ -2959,6 +3051,10 @@ public static partial class DicomDictionary
         E(0x00603004, "HistogramFirstBinValue", "Histogram First Bin Value", DicomVR.US, "1", DicomVR.SS),
         E(0x00603006, "HistogramLastBinValue", "Histogram Last Bin Value", DicomVR.US, "1", DicomVR.SS),
         E(0x00603008, "HistogramBinWidth", "Histogram Bin Width", DicomVR.US, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part23() =>
+    [
         E(0x00603010, "HistogramExplanation", "Histogram Explanation", DicomVR.LO, "1"),
         E(0x00603020, "HistogramData", "Histogram Data", DicomVR.UL, "1-n"),
         E(0x00620001, "SegmentationType", "Segmentation Type", DicomVR.CS, "1"),
@@ -3087,6 +3183,10 @@ public static partial class DicomDictionary
         E(0x00686346, "RecommendedRotationPoint", "Recommended Rotation Point", DicomVR.FD, "2"),
         E(0x00686347, "BoundingRectangle", "Bounding Rectangle", DicomVR.FD, "4"),
         E(0x00686350, "ImplantTemplate3DModelSurfaceNumber", "Implant Template 3D Model Surface Number", DicomVR.US, "1-n"),
+    ];
+
+    private static DicomDictionaryEntry[] Part24() =>
+    [
         E(0x00686360, "SurfaceModelDescriptionSequence", "Surface Model Description Sequence", DicomVR.SQ, "1"),
         E(0x00686380, "SurfaceModelLabel", "Surface Model Label", DicomVR.LO, "1"),
         E(0x00686390, "SurfaceModelScalingFactor", "Surface Model Scaling Factor", DicomVR.FD, "1"),
@@ -3215,6 +3315,10 @@ public static partial class DicomDictionary
         E(0x00700250, "Italic", "Italic", DicomVR.CS, "1"),
         E(0x00700251, "PatternOnColorCIELabValue", "Pattern On Color CIELab Value", DicomVR.US, "3"),
         E(0x00700252, "PatternOffColorCIELabValue", "Pattern Off Color CIELab Value", DicomVR.US, "3"),
+    ];
+
+    private static DicomDictionaryEntry[] Part25() =>
+    [
         E(0x00700253, "LineThickness", "Line Thickness", DicomVR.FL, "1"),
         E(0x00700254, "LineDashingStyle", "Line Dashing Style", DicomVR.CS, "1"),
         E(0x00700255, "LinePattern", "Line Pattern", DicomVR.UL, "1"),
@@ -3343,6 +3447,10 @@ public static partial class DicomDictionary
         E(0x0072000A, "HangingProtocolCreationDateTime", "Hanging Protocol Creation DateTime", DicomVR.DT, "1"),
         E(0x0072000C, "HangingProtocolDefinitionSequence", "Hanging Protocol Definition Sequence", DicomVR.SQ, "1"),
         E(0x0072000E, "HangingProtocolUserIdentificationCodeSequence", "Hanging Protocol User Identification Code Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part26() =>
+    [
         E(0x00720010, "HangingProtocolUserGroupName", "Hanging Protocol User Group Name", DicomVR.LO, "1"),
         E(0x00720012, "SourceHangingProtocolSequence", "Source Hanging Protocol Sequence", DicomVR.SQ, "1"),
         E(0x00720014, "NumberOfPriorsReferenced", "Number of Priors Referenced", DicomVR.US, "1"),
@@ -3471,6 +3579,10 @@ public static partial class DicomDictionary
         E(0x0074100A, "ContactURI", "Contact URI", DicomVR.UR, "1"),
         E(0x0074100C, "ContactDisplayName", "Contact Display Name", DicomVR.LO, "1"),
         E(0x0074100E, "ProcedureStepDiscontinuationReasonCodeSequence", "Procedure Step Discontinuation Reason Code Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part27() =>
+    [
         E(0x00741020, "BeamTaskSequence", "Beam Task Sequence", DicomVR.SQ, "1"),
         E(0x00741022, "BeamTaskType", "Beam Task Type", DicomVR.CS, "1"),
         E(0x00741024, "BeamOrderIndexTrial", "Beam Order Index (Trial)", DicomVR.IS, "1", DicomVR.None, true),
@@ -3599,6 +3711,10 @@ public static partial class DicomDictionary
         E(0x0082000C, "StructuredConstraintObservationSequence", "Structured Constraint Observation Sequence", DicomVR.SQ, "1"),
         E(0x00820010, "AssessedAttributeValueSequence", "Assessed Attribute Value Sequence", DicomVR.SQ, "1"),
         E(0x00820016, "AssessmentSetID", "Assessment Set ID", DicomVR.LO, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part28() =>
+    [
         E(0x00820017, "AssessmentRequesterSequence", "Assessment Requester Sequence", DicomVR.SQ, "1"),
         E(0x00820018, "SelectorAttributeName", "Selector Attribute Name", DicomVR.LO, "1"),
         E(0x00820019, "SelectorAttributeKeyword", "Selector Attribute Keyword", DicomVR.LO, "1"),
@@ -3727,6 +3843,10 @@ public static partial class DicomDictionary
         E(0x20500500, "ReferencedPresentationLUTSequence", "Referenced Presentation LUT Sequence", DicomVR.SQ, "1"),
         E(0x21000010, "PrintJobID", "Print Job ID", DicomVR.SH, "1", DicomVR.None, true),
         E(0x21000020, "ExecutionStatus", "Execution Status", DicomVR.CS, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part29() =>
+    [
         E(0x21000030, "ExecutionStatusInfo", "Execution Status Info", DicomVR.CS, "1"),
         E(0x21000040, "CreationDate", "Creation Date", DicomVR.DA, "1"),
         E(0x21000050, "CreationTime", "Creation Time", DicomVR.TM, "1"),
@@ -3855,6 +3975,10 @@ public static partial class DicomDictionary
         E(0x30060086, "RTROIIdentificationCodeSequence", "RT ROI Identification Code Sequence", DicomVR.SQ, "1"),
         E(0x30060088, "ROIObservationDescription", "ROI Observation Description", DicomVR.ST, "1"),
         E(0x300600A0, "RelatedRTROIObservationsSequence", "Related RT ROI Observations Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part30() =>
+    [
         E(0x300600A4, "RTROIInterpretedType", "RT ROI Interpreted Type", DicomVR.CS, "1"),
         E(0x300600A6, "ROIInterpreter", "ROI Interpreter", DicomVR.PN, "1"),
         E(0x300600B0, "ROIPhysicalPropertiesSequence", "ROI Physical Properties Sequence", DicomVR.SQ, "1"),
@@ -3983,6 +4107,10 @@ public static partial class DicomDictionary
         E(0x300A0013, "DoseReferenceUID", "Dose Reference UID", DicomVR.UI, "1"),
         E(0x300A0014, "DoseReferenceStructureType", "Dose Reference Structure Type", DicomVR.CS, "1"),
         E(0x300A0015, "NominalBeamEnergyUnit", "Nominal Beam Energy Unit", DicomVR.CS, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part31() =>
+    [
         E(0x300A0016, "DoseReferenceDescription", "Dose Reference Description", DicomVR.LO, "1"),
         E(0x300A0018, "DoseReferencePointCoordinates", "Dose Reference Point Coordinates", DicomVR.DS, "3"),
         E(0x300A001A, "NominalPriorDose", "Nominal Prior Dose", DicomVR.DS, "1"),
@@ -4111,6 +4239,10 @@ public static partial class DicomDictionary
         E(0x300A0102, "BlockTransmission", "Block Transmission", DicomVR.DS, "1"),
         E(0x300A0104, "BlockNumberOfPoints", "Block Number of Points", DicomVR.IS, "1"),
         E(0x300A0106, "BlockData", "Block Data", DicomVR.DS, "2-2n"),
+    ];
+
+    private static DicomDictionaryEntry[] Part32() =>
+    [
         E(0x300A0107, "ApplicatorSequence", "Applicator Sequence", DicomVR.SQ, "1"),
         E(0x300A0108, "ApplicatorID", "Applicator ID", DicomVR.SH, "1"),
         E(0x300A0109, "ApplicatorType", "Applicator Type", DicomVR.CS, "1"),
@@ -4239,6 +4371,10 @@ public static partial class DicomDictionary
         E(0x300A0294, "SourceApplicatorName", "Source Applicator Name", DicomVR.LO, "1"),
         E(0x300A0296, "SourceApplicatorLength", "Source Applicator Length", DicomVR.DS, "1"),
         E(0x300A0298, "SourceApplicatorManufacturer", "Source Applicator Manufacturer", DicomVR.LO, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part33() =>
+    [
         E(0x300A029C, "SourceApplicatorWallNominalThickness", "Source Applicator Wall Nominal Thickness", DicomVR.DS, "1"),
         E(0x300A029E, "SourceApplicatorWallNominalTransmission", "Source Applicator Wall Nominal Transmission", DicomVR.DS, "1"),
         E(0x300A02A0, "SourceApplicatorStepSize", "Source Applicator Step Size", DicomVR.DS, "1"),
@@ -4367,6 +4503,10 @@ public static partial class DicomDictionary
         E(0x300A0506, "DeliveredDepthDoseParametersSequence", "Delivered Depth Dose Parameters Sequence", DicomVR.SQ, "1"),
         E(0x300A0507, "DeliveredDistalDepthFraction", "Delivered Distal Depth Fraction", DicomVR.FL, "1"),
         E(0x300A0508, "DeliveredDistalDepth", "Delivered Distal Depth", DicomVR.FL, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part34() =>
+    [
         E(0x300A0509, "DeliveredNominalRangeModulationFractions", "Delivered Nominal Range Modulation Fractions", DicomVR.FL, "2"),
         E(0x300A0510, "DeliveredNominalRangeModulatedRegionDepths", "Delivered Nominal Range Modulated Region Depths", DicomVR.FL, "2"),
         E(0x300A0511, "DeliveredReferenceDoseDefinition", "Delivered Reference Dose Definition", DicomVR.CS, "1"),
@@ -4495,6 +4635,10 @@ public static partial class DicomDictionary
         E(0x300A067A, "SourceRollAngle", "Source Roll Angle", DicomVR.FD, "1"),
         E(0x300A067B, "RadiationGenerationModeSequence", "Radiation GenerationMode Sequence", DicomVR.SQ, "1"),
         E(0x300A067C, "RadiationGenerationModeLabel", "Radiation GenerationMode Label", DicomVR.SH, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part35() =>
+    [
         E(0x300A067D, "RadiationGenerationModeDescription", "Radiation GenerationMode Description", DicomVR.ST, "1"),
         E(0x300A067E, "RadiationGenerationModeMachineCodeSequence", "Radiation GenerationMode Machine Code Sequence", DicomVR.SQ, "1"),
         E(0x300A067F, "RadiationTypeCodeSequence", "Radiation Type Code Sequence", DicomVR.SQ, "1"),
@@ -4623,6 +4767,10 @@ public static partial class DicomDictionary
         E(0x300C0123, "DoseCalibrationConditionsVerifiedFlag", "Dose Calibration Conditions Verified Flag", DicomVR.CS, "1"),
         E(0x300C0124, "CalibrationReferencePointDepth", "Calibration Reference Point Depth", DicomVR.FD, "1"),
         E(0x300C0125, "GatingBeamHoldTransitionSequence", "Gating Beam Hold Transition Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part36() =>
+    [
         E(0x300C0126, "BeamHoldTransition", "Beam Hold Transition", DicomVR.CS, "1"),
         E(0x300C0127, "BeamHoldTransitionDateTime", "Beam Hold Transition DateTime", DicomVR.DT, "1"),
         E(0x300C0128, "BeamHoldOriginatingDeviceSequence", "Beam Hold Originating Device Sequence", DicomVR.SQ, "1"),
@@ -4751,6 +4899,10 @@ public static partial class DicomDictionary
         E(0x30100078, "TreatmentSiteCodeSequence", "Treatment Site Code Sequence", DicomVR.SQ, "1"),
         E(0x30100079, "FractionPatternSequence", "Fraction Pattern Sequence", DicomVR.SQ, "1"),
         E(0x3010007A, "TreatmentTechniqueNotes", "Treatment Technique Notes", DicomVR.UT, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part37() =>
+    [
         E(0x3010007B, "PrescriptionNotes", "Prescription Notes", DicomVR.UT, "1"),
         E(0x3010007C, "NumberOfIntervalFractions", "Number of Interval Fractions", DicomVR.IS, "1"),
         E(0x3010007D, "NumberOfFractions", "Number of Fractions", DicomVR.US, "1"),
@@ -4879,6 +5031,10 @@ public static partial class DicomDictionary
         E(0x4010106D, "AdditionalScreeningPerformed", "Additional Screening Performed", DicomVR.CS, "1"),
         E(0x4010106E, "AdditionalInspectionSelectionCriteria", "Additional Inspection Selection Criteria", DicomVR.CS, "1"),
         E(0x4010106F, "AdditionalInspectionMethodSequence", "Additional Inspection Method Sequence", DicomVR.SQ, "1"),
+    ];
+
+    private static DicomDictionaryEntry[] Part38() =>
+    [
         E(0x40101070, "AITDeviceType", "AIT Device Type", DicomVR.CS, "1"),
         E(0x40101071, "QRMeasurementsSequence", "QR Measurements Sequence", DicomVR.SQ, "1"),
         E(0x40101072, "TargetMaterialSequence", "Target Material Sequence", DicomVR.SQ, "1"),

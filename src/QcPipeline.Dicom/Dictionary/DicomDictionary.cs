@@ -45,9 +45,6 @@ public static partial class DicomDictionary
             .OrderByDescending(g => System.Numerics.BitOperations.PopCount(g.Key)).ThenByDescending(g => g.Key)
             .Select(g => (g.Key, g.ToFrozenDictionary(e => (int)(e.Tag.Value & g.Key))))];
 
-    private static readonly FrozenDictionary<string, DicomTag> s_byKeyword =
-        s_entries.ToFrozenDictionary(e => e.Keyword, e => e.Tag, StringComparer.Ordinal);
-
     /// <summary>Every generated entry (plain tags sorted by tag, then repeating groups and ranges).</summary>
     public static ImmutableArray<DicomDictionaryEntry> Entries => s_entries;
 
@@ -74,7 +71,14 @@ public static partial class DicomDictionary
     public static bool TryGetTag(string keyword, out DicomTag tag)
     {
         tag = default;
-        return keyword is not null && s_byKeyword.TryGetValue(keyword, out tag);
+        return keyword is not null && KeywordIndex.ByKeyword.TryGetValue(keyword, out tag);
+    }
+
+    // Built on first keyword lookup only, so that readers that only need Lookup(tag) do not pay for it.
+    private static class KeywordIndex
+    {
+        internal static readonly FrozenDictionary<string, DicomTag> ByKeyword =
+            s_entries.ToFrozenDictionary(e => e.Keyword, e => e.Tag, StringComparer.Ordinal);
     }
 
     /// <summary>VR for implicit VR reading: the entry's VR, <see cref="DicomVR.UN"/> when unknown or private,
