@@ -358,7 +358,7 @@ def gen_tags(entries: list[Entry], sources: list[str]) -> str:
         if e.retired:
             note += " (retired)"
         L.append(f"    /// <summary>{note}</summary>")
-        L.append(f"    public static readonly DicomTag {ident(e.keyword, 'DicomTags')} = new(0x{e.tag:08X});")
+        L.append(f"    public static DicomTag {ident(e.keyword, 'DicomTags')} => new(0x{e.tag:08X});")
     L += ["}", ""]
     return "\n".join(L)
 
