@@ -23,11 +23,11 @@ public static class QcCli
         var root = BuildRootCommand(console);
         var parseResult = root.Parse(args);
         var invocation = new InvocationConfiguration { Output = stdout, Error = stderr };
-        if (parseResult.Action is ParseErrorAction parseError)
+        if (parseResult.Action is ParseErrorAction)
         {
-            // System.CommandLine answers a parse error with exit code 1; ours is 3 so a script can tell a typo from a bad file.
-            parseError.ShowHelp = false;
-            parseResult.Invoke(invocation);
+            // System.CommandLine answers a parse error with exit code 1 (and writes part of it to stdout); ours is 3,
+            // all on stderr, so a script can tell a typo from a bad file.
+            foreach (var error in parseResult.Errors) stderr.WriteLine($"qc: {error.Message}");
             stderr.WriteLine("Run 'qc --help' or 'qc COMMAND --help' for usage.");
             return ExitCodes.Usage;
         }

@@ -39,7 +39,7 @@ public static class ConvertCommand
 
         if (file.Dataset[new DicomTag(0x7FE00010)] is DicomFragmentSequence && !target.IsEncapsulated)
         {
-            console.Fail(inputPath, $"the pixel data is encapsulated ({file.TransferSyntax.Name}); writing it as {target.Name} needs decompression, which lands with the codec work");
+            console.Fail(inputPath, $"the pixel data is encapsulated ({file.TransferSyntax.Name}) and {target.Name} needs it native; decompression lands with the codec work");
             return ExitCodes.Failed;
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using QcPipeline.Cli.Dump;
 using QcPipeline.Dicom.IO;
@@ -18,7 +19,9 @@ public static class DumpCommand
         };
         maxValueLength.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-value-length must be 0 or more");
+            // Only judge a value that parsed; an unparsable one already carries the parser's error.
+            if (r.Tokens.Count == 1 && int.TryParse(r.Tokens[0].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n < 0)
+                r.AddError("--max-value-length must be 0 or more");
         });
         var noKeywords = new Option<bool>("--no-keywords") { Description = "Leave the attribute keyword off each line" };
 
