@@ -1,1 +1,3 @@
-Console.WriteLine("qc");
+using QcPipeline.Cli;
+
+return QcCli.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,29 @@
+using QcPipeline.Dicom;
+using QcPipeline.Dicom.IO;
+
+namespace QcPipeline.Cli;
+
+/// <summary>Where a command prints, and the shared way it reports a bad input: <c>qc: FILE: message</c> on stderr, no stack trace.</summary>
+public sealed class CliConsole(TextWriter output, TextWriter error)
+{
+    public TextWriter Out { get; } = output;
+    public TextWriter Error { get; } = error;
+
+    public void Fail(string path, string message) => Error.WriteLine($"qc: {path}: {message}");
+
+    /// <summary>Opens a DICOM file, or reports why it cannot be read and returns null. Only the errors a user can
+    /// cause (malformed data, missing or unreadable file) are caught; anything else is a bug and propagates.</summary>
+    public DicomFile? TryOpen(string path, DicomReadOptions options)
+    {
+        try
+        {
+            return DicomFile.Open(path, options);
+        }
+        catch (DicomFormatException ex) { Fail(path, ex.Message); }
+        catch (FileNotFoundException) { Fail(path, "no such file"); }
+        catch (DirectoryNotFoundException) { Fail(path, "no such file"); }
+        catch (UnauthorizedAccessException ex) { Fail(path, ex.Message); }
+        catch (IOException ex) { Fail(path, ex.Message); }
+        return null;
+    }
+}

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using QcPipeline.Cli.Commands;
+
+namespace QcPipeline.Cli;
+
+/// <summary>Exit codes of <c>qc</c>. 2 is left out on purpose: shells and some runners use it for their own misuse errors.</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    /// <summary>At least one input could not be read or written (the message names it); the other inputs were still processed.</summary>
+    public const int Failed = 1;
+    /// <summary>The command line was wrong (unknown option, missing argument, bad value).</summary>
+    public const int Usage = 3;
+}
+
+/// <summary>The <c>qc</c> command tree. Built per call with the writers it prints to, so tests run it in-process.</summary>
+public static class QcCli
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var console = new CliConsole(stdout, stderr);
+        var root = BuildRootCommand(console);
+        var parseResult = root.Parse(args);
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr };
+        if (parseResult.Action is ParseErrorAction)
+        {
+            // System.CommandLine answers a parse error with exit code 1 (and writes part of it to stdout); ours is 3,
+            // all on stderr, so a script can tell a typo from a bad file.
+            foreach (var error in parseResult.Errors) stderr.WriteLine($"qc: {error.Message}");
+            stderr.WriteLine("Run 'qc --help' or 'qc COMMAND --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        return parseResult.Invoke(invocation);
+    }
+
+    /// <summary>One line per command: adding a command (e.g. <c>json</c>) is one class under Commands/ and one line here.</summary>
+    public static RootCommand BuildRootCommand(CliConsole console)
+    {
+        var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files.");
+        root.Add(DumpCommand.Create(console));
+        root.Add(ConvertCommand.Create(console));
+        return root;
+    }
+}
