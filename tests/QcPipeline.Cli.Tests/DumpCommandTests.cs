@@ -80,11 +80,12 @@ public class DumpCommandTests
     [Fact]
     public void Implicit_VR_file_with_sequences_dumps()
     {
-        // rtplan.dcm is implicit VR: its sequences print as SQ once the dictionary names their VR (TODO(dict-merge)).
+        // rtplan.dcm is implicit VR: the dictionary names the VRs, so its sequences print as SQ with items, with keywords.
         var r = CliRunner.Run("dump", CliRunner.Pydicom("rtplan.dcm"));
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains(Lines(r.Out), l => l.StartsWith("(0010,0010) PN [Last^First^mid^pre]", StringComparison.Ordinal));
-        Assert.Contains(Lines(r.Out), l => l.StartsWith("(300A,00B0) ", StringComparison.Ordinal));
+        Assert.Contains(Lines(r.Out), l => l.StartsWith("(0010,0010) PN [Last^First^mid^pre]", StringComparison.Ordinal) && l.EndsWith("PatientName", StringComparison.Ordinal));
+        Assert.Contains(Lines(r.Out), l => l.StartsWith("(300A,00B0) SQ (Sequence with ", StringComparison.Ordinal) && l.EndsWith("BeamSequence", StringComparison.Ordinal));
+        Assert.Contains(Lines(r.Out), l => l.TrimStart().StartsWith("(FFFE,E000) na (Item 1 of", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -167,7 +167,5 @@ public sealed class DatasetDumper(TextWriter output, DumpOptions options)
         };
     }
 
-    // TODO(dict-merge): return DicomDictionary.GetKeyword(tag) (and the private creator's entry for private tags)
-    // once the generated dictionary replaces the stub in QcPipeline.Dicom/Dictionary.
-    private static string KeywordOf(DicomTag tag) => "";
+    private static string KeywordOf(DicomTag tag) => DicomDictionary.GetKeyword(tag);
 }
