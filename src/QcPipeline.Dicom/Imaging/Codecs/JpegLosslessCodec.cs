@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace QcPipeline.Dicom.Imaging.Codecs;
@@ -129,9 +130,16 @@ internal ref struct JpegBitReader
     {
         _buffer <<= n;
         _bits -= n;
-        if (_bits < _padBits)
-            throw new PixelCodecException($"JPEG entropy-coded data ends prematurely in row {row} (offset {_pos} of {_data.Length} bytes)");
+        if (_bits < _padBits) ThrowTruncated(row, _pos, _data.Length);
     }
+
+    [DoesNotReturn]
+    private static void ThrowTruncated(int row, int pos, int length) =>
+        throw new PixelCodecException($"JPEG entropy-coded data ends prematurely in row {row} (offset {pos} of {length} bytes)");
+
+    [DoesNotReturn]
+    private static void ThrowInvalid(string what, int row, int pos, int length) =>
+        throw new PixelCodecException($"JPEG {what} in row {row} (offset {pos} of {length} bytes)");
 
     /// <summary>Decodes one difference value: a Huffman-coded SSSS category plus SSSS extra bits (T.81 H.1.2.2, F.2.2.1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -150,16 +158,14 @@ internal ref struct JpegBitReader
             int code16 = (int)(_buffer >> 48);
             length = JpegHuffmanTable.LookupBits + 1;
             while (length <= 16 && (code16 >> (16 - length)) > table.MaxCode[length]) length++;
-            if (length > 16)
-                throw new PixelCodecException($"JPEG invalid Huffman code in row {row} (offset {_pos} of {_data.Length} bytes)");
+            if (length > 16) ThrowInvalid("invalid Huffman code", row, _pos, _data.Length);
             int index = table.ValuePointer[length] + (code16 >> (16 - length)) - table.MinCode[length];
             ssss = table.Values[index];
         }
         Consume(length, row);
         if (ssss == 0) return 0;
         if (ssss == 16) return 32768;
-        if (ssss > 16)
-            throw new PixelCodecException($"JPEG lossless difference category {ssss} > 16 in row {row} (offset {_pos})");
+        if (ssss > 16) ThrowInvalid($"difference category {ssss} > 16", row, _pos, _data.Length);
         int v = (int)(_buffer >> (64 - ssss));
         Consume(ssss, row);
         return v < (1 << (ssss - 1)) ? v - (1 << ssss) + 1 : v;
@@ -403,8 +409,27 @@ internal sealed class JpegLosslessDecoder
                     var (stride, start) = NativeSamples.Layout(_info, c);
                     int index = start + (y * width * stride);
                     ReadOnlySpan<int> row = cur.Slice(c * width, width);
-                    for (int x = 0; x < width; x++, index += stride)
-                        NativeSamples.Write(destination, index, bytesPerSample, NativeSamples.Finish(row[x] << pointTransform, signBits, _info));
+                    bool extend = _info.IsSigned && signBits < _info.BitsAllocated;
+                    if (bytesPerSample == 2 && !extend)
+                    {
+                        Span<byte> target = destination;
+                        for (int x = 0; x < width; x++, index += stride)
+                        {
+                            int v = row[x] << pointTransform;
+                            target[2 * index] = (byte)v;
+                            target[(2 * index) + 1] = (byte)(v >> 8);
+                        }
+                    }
+                    else if (bytesPerSample == 1 && !extend)
+                    {
+                        for (int x = 0; x < width; x++, index += stride)
+                            destination[index] = (byte)(row[x] << pointTransform);
+                    }
+                    else
+                    {
+                        for (int x = 0; x < width; x++, index += stride)
+                            NativeSamples.Write(destination, index, bytesPerSample, NativeSamples.Finish(row[x] << pointTransform, signBits, _info));
+                    }
                 }
                 Span<int> t = prev;
                 prev = cur;
