@@ -27,6 +27,11 @@ public sealed unsafe class JpegLsCodec : IPixelCodec
         if (CharLs.LoadError is { } error)
             throw new NotSupportedException($"transfer syntax {TransferSyntaxUid} not supported for pixel access: {error}");
         if (compressed.IsEmpty) throw new PixelCodecException("JPEG-LS frame is empty");
+        // CharLS 2.4 can spend tens of seconds on a stream cut short inside the scan, so a frame must end with
+        // EOI (after optional zero padding to an even fragment length) before it is handed over.
+        ReadOnlySpan<byte> trimmed = compressed.TrimEnd((byte)0);
+        if (trimmed.Length < 4 || trimmed[0] != 0xFF || trimmed[1] != 0xD8 || trimmed[^2] != 0xFF || trimmed[^1] != 0xD9)
+            throw new PixelCodecException($"JPEG-LS frame ({compressed.Length} bytes) does not run from SOI to EOI: not JPEG-LS or truncated");
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("JPEG-LS decoding assumes a little-endian host");
 
         nint decoder = CharLs.Create();
