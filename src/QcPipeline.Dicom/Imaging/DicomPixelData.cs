@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using QcPipeline.Dicom.Imaging.Codecs;
+using QcPipeline.Dicom.IO;
 
 namespace QcPipeline.Dicom.Imaging;
 
@@ -192,6 +194,41 @@ public sealed class DicomPixelData
     {
         if (frame < 0 || frame >= NumberOfFrames) throw new ArgumentOutOfRangeException(nameof(frame), $"frame {frame} is outside 0..{NumberOfFrames - 1}");
     }
+
+    /// <summary>The frame as native little-endian bytes: a slice of the element for native data (no copy), or decoded
+    /// by the codec for <paramref name="transferSyntax"/> for encapsulated data.</summary>
+    /// <exception cref="NotSupportedException">no decoder for the syntax (the message says which and why)</exception>
+    /// <exception cref="DicomPixelDataException">the compressed frame is corrupt</exception>
+    public ReadOnlyMemory<byte> GetFrame(int frame, TransferSyntax transferSyntax, PixelCodecRegistry? codecs = null)
+    {
+        if (!IsEncapsulated) return GetNativeFrame(frame);
+        var codec = (codecs ?? DefaultCodecs).Get(transferSyntax.Uid);
+        if (BitsAllocated == 1) throw new DicomPixelDataException("encapsulated 1-bit pixel data is not supported");
+        var destination = new byte[FrameSize];
+        DecodeFrame(frame, codec, destination);
+        return destination;
+    }
+
+    /// <summary>Decodes an encapsulated frame into <paramref name="destination"/> (FrameSize bytes).</summary>
+    public void DecodeFrame(int frame, IPixelCodec codec, Span<byte> destination)
+    {
+        var info = new FrameInfo(Rows, Columns, SamplesPerPixel, BitsAllocated, BitsStored, IsSigned, PlanarConfiguration);
+        var compressed = GetEncapsulatedFrame(frame);
+        try { codec.Decode(compressed.Span, info, destination); }
+        catch (PixelCodecException ex) { throw new DicomPixelDataException($"frame {frame}: {ex.Message}", ex); }
+    }
+
+    /// <summary>Convenience: one frame as modality values (e.g. HU for CT), decoding when needed.</summary>
+    public float[] GetModalityFrame(int frame, TransferSyntax transferSyntax, bool normalizeMonochrome1 = true, PixelCodecRegistry? codecs = null)
+    {
+        var values = new float[Rows * Columns];
+        ToModalityValues(GetFrame(frame, transferSyntax, codecs).Span, values, frame, normalizeMonochrome1);
+        return values;
+    }
+
+    /// <summary>The codecs this toolkit ships; immutable after creation, so one instance serves every caller.</summary>
+    public static PixelCodecRegistry DefaultCodecs => LazyCodecs.Value;
+    private static readonly Lazy<PixelCodecRegistry> LazyCodecs = new(PixelCodecRegistry.CreateDefault);
 
     /// <summary>Rescale slope and intercept for a frame: (0028,1053)/(0028,1052) at the top level, else the
     /// Pixel Value Transformation Sequence of the per-frame or shared functional groups (PS3.3 C.7.6.16.2.9).</summary>

@@ -10,6 +10,9 @@ namespace QcPipeline.Dicom.Imaging.Codecs;
 /// </summary>
 public sealed unsafe class Jpeg2000Codec : IPixelCodec
 {
+    // The JP2 signature box (ISO/IEC 15444-1 Annex I.5.1). Written as bytes: "\x87" in a u8 literal would be UTF-8 encoded as C2 87.
+    private static ReadOnlySpan<byte> Jp2Signature => [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A];
+
     public const string LosslessUid = "1.2.840.10008.1.2.4.90";
     public const string Uid = "1.2.840.10008.1.2.4.91";
     public const string HtLosslessUid = "1.2.840.10008.1.2.4.201";
@@ -37,7 +40,7 @@ public sealed unsafe class Jpeg2000Codec : IPixelCodec
         int format;
         if (compressed.Length >= 4 && compressed[0] == 0xFF && compressed[1] == 0x4F && compressed[2] == 0xFF && compressed[3] == 0x51)
             format = OpenJpeg.CodecJ2K;
-        else if (compressed.Length >= 12 && compressed[..12].SequenceEqual("\0\0\0\x0CjP  \r\n\x87\n"u8))
+        else if (compressed.Length >= 12 && compressed[..12].SequenceEqual(Jp2Signature))
             format = OpenJpeg.CodecJP2;
         else
             throw new PixelCodecException($"JPEG 2000 frame ({compressed.Length} bytes) does not start with an SOC/SIZ marker or a JP2 signature");
