@@ -135,6 +135,8 @@ internal sealed class DicomJsonWriter
     private void WritePersonName(string value)
     {
         var groups = value.Split('=');
+        // A group of only '^' separators ("^^^^") has no components: it is empty, as DCMTK's dcm2json also treats it.
+        for (int i = 0; i < groups.Length; i++) if (groups[i].AsSpan().TrimEnd('^').Length == 0) groups[i] = "";
         bool any = false;
         foreach (var g in groups) any |= g.Length > 0;
         if (!any) { _w.WriteNullValue(); return; }
