@@ -137,10 +137,12 @@ internal sealed class DicomJsonReader
                 throw Error(tag, $"VR {vr.Code()} takes InlineBinary or BulkDataURI, not \"Value\"");
             case DicomVR.US or DicomVR.SS or DicomVR.UL or DicomVR.SL or DicomVR.FL or DicomVR.FD or DicomVR.SV or DicomVR.UV or DicomVR.AT:
             {
+                // A binary value cannot be empty. Trailing nulls (pydicom writes them, e.g. AcquisitionMatrix [128,0,0,32,null])
+                // are dropped, which keeps the position of every other value; a null before a value is an error.
+                while (n > 0 && array[n - 1].ValueKind == JsonValueKind.Null) n--;
                 int size = vr == DicomVR.AT ? 4 : vr.BinaryUnitSize();
                 var bytes = new byte[n * size];
-                int i = 0;
-                foreach (var v in array.EnumerateArray()) WriteBinary(tag, vr, v, bytes.AsSpan(i++ * size));
+                for (int i = 0; i < n; i++) WriteBinary(tag, vr, array[i], bytes.AsSpan(i * size));
                 return PadEven(bytes, 0);
             }
         }
@@ -234,7 +236,7 @@ internal sealed class DicomJsonReader
             BinaryPrimitives.WriteUInt16LittleEndian(dest[2..], at.Element);
             return;
         }
-        if (v.ValueKind == JsonValueKind.Null) throw Error(tag, $"VR {vr.Code()} cannot hold an empty value (null)");
+        if (v.ValueKind == JsonValueKind.Null) throw Error(tag, $"VR {vr.Code()} cannot hold an empty value (null) before other values");
         if (v.ValueKind is not (JsonValueKind.Number or JsonValueKind.String)) throw Error(tag, $"VR {vr.Code()} value must be a number, found {Kind(v)}");
         string text = v.ValueKind == JsonValueKind.String ? v.GetString()!.Trim() : v.GetRawText();
         bool ok;
