@@ -22,7 +22,14 @@ internal sealed class DicomJsonReader
     public DicomDataset ReadRoot(JsonElement obj)
     {
         _nonAscii = false;
-        var ds = ReadDataset(obj);
+        _tags.Clear();
+        _indexes.Clear();
+        DicomDataset ds;
+        try { ds = ReadDataset(obj); }
+        catch (InvalidOperationException ex) // JsonDocument checks UTF-8 in names and strings only when they are read
+        {
+            throw Error(null, $"not valid JSON text: {ex.Message}", ex);
+        }
         if (_nonAscii) MarkUtf8(ds, isRoot: true);
         return ds;
     }
