@@ -164,7 +164,8 @@ internal sealed class DatasetParser
         {
             if (tag == PixelData && vr is DicomVR.OB or DicomVR.OW or DicomVR.UN)
             {
-                item = ParseFragments(tag, vr == DicomVR.UN ? DicomVR.OB : vr, valuePos, end, littleEndian, out int after);
+                // Encapsulated pixel data has VR OB (PS3.5 §A.4), whatever VR (OW, UN) the header spelled.
+                item = ParseFragments(tag, DicomVR.OB, valuePos, end, littleEndian, out int after);
                 ds.AddParsed(item);
                 return after;
             }
@@ -260,7 +261,12 @@ internal sealed class DatasetParser
                 if (length > (uint)(end - itemStart))
                 {
                     if (_partial && end == _limit) throw new NeedMoreDataException();
-                    throw Error(tag, pos, $"item length {length} exceeds the {end - itemStart} bytes that remain in sequence {sq.Tag}");
+                    // An item longer than the rest of its defined-length sequence (e.g. elements removed from a DICOMDIR
+                    // record without fixing its length): trust the enclosing sequence length, as DCMTK does. Its
+                    // elements are still checked against the bytes that remain.
+                    if (undefinedLength)
+                        throw Error(tag, pos, $"item length {length} exceeds the {end - itemStart} bytes that remain in sequence {sq.Tag}");
+                    length = (uint)(end - itemStart);
                 }
                 int itemEnd = itemStart + (int)length;
                 ParseItems(item, itemStart, itemEnd, explicitVR, littleEndian, depth, untilItemDelimiter: false, topLevel: false);

@@ -149,7 +149,7 @@ public static class DicomWriter
 
         private void Fragments(DicomFragmentSequence f)
         {
-            Header(f.Tag, f.VR == DicomVR.OW ? DicomVR.OW : DicomVR.OB, UndefinedLength);
+            Header(f.Tag, DicomVR.OB, UndefinedLength); // PS3.5 §A.4: encapsulated pixel data is OB
             Delimiter(DicomTag.Item, (uint)f.OffsetTable.Length);
             stream.Write(f.OffsetTable.Span);
             foreach (var frag in f.Fragments)
