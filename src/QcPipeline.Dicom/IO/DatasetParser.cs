@@ -154,7 +154,7 @@ internal sealed class DatasetParser
             }
             else
             {
-                vr = ImplicitVR(tag);
+                vr = ImplicitVR(tag, ds);
                 length = ReadUInt32(pos + 4, littleEndian);
                 valuePos = pos + 8;
             }
@@ -218,11 +218,21 @@ internal sealed class DatasetParser
 
     private static bool IsUpperAlpha(byte b) => b >= (byte)'A' && b <= (byte)'Z';
 
-    private static DicomVR ImplicitVR(DicomTag tag)
+    private static readonly DicomTag PixelRepresentation = new(0x00280103);
+
+    private static DicomVR ImplicitVR(DicomTag tag, DicomDataset ds)
     {
         if (tag.IsGroupLength) return DicomVR.UL;
         if (tag.IsPrivate) return tag.IsPrivateCreator ? DicomVR.LO : DicomVR.UN;
         var vr = DicomDictionary.GetDefaultVR(tag);
+        if (vr == DicomVR.US && DicomDictionary.Lookup(tag) is { AlternateVR: DicomVR.SS })
+        {
+            // "US or SS" attributes (e.g. Smallest Image Pixel Value, Pixel Padding Value) take the VR that Pixel
+            // Representation (0028,0103) implies (PS3.5 Annex A.1 note; PS3.3 C.7.6.3.1). It precedes them in the
+            // same dataset, or stands in an enclosing one.
+            for (var d = ds; d is not null; d = d.Parent)
+                if (d.TryGetInt32(PixelRepresentation, out var rep)) return rep == 1 ? DicomVR.SS : DicomVR.US;
+        }
         return vr == DicomVR.None ? DicomVR.UN : vr;
     }
 
