@@ -150,17 +150,24 @@ public sealed class DicomFile : IDisposable
             switch (item)
             {
                 case DicomElement e:
-                    if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(e.Data, out var seg) && ReferenceEquals(seg.Array, from))
-                        e.Data = new ReadOnlyMemory<byte>(to, seg.Offset, seg.Count);
+                    e.Data = Rebase(e.Data, from, to);
                     break;
                 case DicomSequence sq:
                     foreach (var child in sq.Items) Rebase(child, from, to);
                     break;
-                case DicomFragmentSequence:
-                    throw new InvalidOperationException("header-only read reached encapsulated pixel data");
+                case DicomFragmentSequence f:
+                    // Encapsulated Pixel Data nested in a sequence item (the top-level one stops a header-only read).
+                    f.OffsetTable = Rebase(f.OffsetTable, from, to);
+                    for (int i = 0; i < f.Fragments.Count; i++) f.Fragments[i] = Rebase(f.Fragments[i], from, to);
+                    break;
             }
         }
     }
+
+    private static ReadOnlyMemory<byte> Rebase(ReadOnlyMemory<byte> data, byte[] from, byte[] to) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var seg) && ReferenceEquals(seg.Array, from)
+            ? new ReadOnlyMemory<byte>(to, seg.Offset, seg.Count)
+            : data;
 
     private static readonly byte[] Dicm = "DICM"u8.ToArray();
 
