@@ -74,7 +74,8 @@ public sealed class DicomFile : IDisposable
             if (filled == buffer.Length)
             {
                 if (buffer.Length >= Array.MaxLength) throw new DicomFormatException("stream is too large to read whole");
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2 + 1024, Array.MaxLength));
+                // Header-only re-parses the prefix after each growth: grow 4x so the wasted parses stay a third of the last.
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * (options.StopBeforePixelData ? 4 : 2) + 1024, Array.MaxLength));
             }
             int read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
             bool ended = read == 0;
@@ -241,7 +242,8 @@ public sealed class DicomFile : IDisposable
     {
         using var input = new MemoryStream(buffer, pos, length - pos, writable: false);
         using var deflate = new DeflateStream(input, CompressionMode.Decompress);
-        var output = new MemoryStream(Math.Max(4096, (length - pos) * 4));
+        // Initial guess 4x the input, never beyond the limit (a small MaxInflatedBytes bounds what is allocated).
+        var output = new MemoryStream((int)Math.Min(Math.Max(4096L, (length - pos) * 4L), Math.Min(max + 1, Array.MaxLength)));
         var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
