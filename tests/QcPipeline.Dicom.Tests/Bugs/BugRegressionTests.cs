@@ -60,3 +60,30 @@ public class BugRegressionTests
         h.AssertClean();
     }
 }
+
+/// <summary>bug-003 (found by the benchmark's CT generator, not an input file): setting a binary number
+/// (US, SS, UL, SL, FL, FD) through AddOrUpdate(tag, vr, int/double) recursed until the stack overflowed.</summary>
+public class Bug003NumberSettersTests
+{
+    [Fact]
+    public void Binary_number_setters_store_the_value()
+    {
+        var ds = new DicomDataset();
+        ds.AddOrUpdate(new DicomTag(0x00280010), DicomVR.US, 512);
+        ds.AddOrUpdate(new DicomTag(0x00280106), DicomVR.SS, -5);
+        ds.AddOrUpdate(new DicomTag(0x00181150), DicomVR.UL, 70000);
+        ds.AddOrUpdate(new DicomTag(0x00189219), DicomVR.SL, -70000);
+        ds.AddOrUpdate(new DicomTag(0x00189305), DicomVR.FD, 0.5);
+        ds.AddOrUpdate(new DicomTag(0x00189306), DicomVR.FL, 1.5);
+        ds.AddOrUpdate(new DicomTag(0x00280011), DicomVR.US, (ushort)256); // ushort binds to the int overload
+        Assert.Equal(512, ds.GetInt32OrDefault(new DicomTag(0x00280010)));
+        Assert.Equal(-5, ds.GetInt32OrDefault(new DicomTag(0x00280106)));
+        Assert.Equal(70000, ds.GetInt32OrDefault(new DicomTag(0x00181150)));
+        Assert.Equal(-70000, ds.GetInt32OrDefault(new DicomTag(0x00189219)));
+        Assert.Equal(0.5, ds.GetDoubleOrDefault(new DicomTag(0x00189305)));
+        Assert.Equal(1.5, ds.GetDoubleOrDefault(new DicomTag(0x00189306)));
+        Assert.Equal(256, ds.GetInt32OrDefault(new DicomTag(0x00280011)));
+        Assert.Equal(2, ds.GetElement(new DicomTag(0x00280010))!.Length);
+        Assert.Equal(8, ds.GetElement(new DicomTag(0x00189305))!.Length);
+    }
+}
