@@ -37,15 +37,16 @@ public sealed class DicomFile : IDisposable
     public static DicomFile Open(string path, DicomReadOptions? options = null)
     {
         options ??= DicomReadOptions.Default;
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
-        long fileLength = fs.Length;
-        if (options.StopBeforePixelData) return ReadHeaderFromStream(fs, fileLength, options);
+        // A bare handle and positional reads: no FileStream, strategy or buffer objects for what is one or two reads.
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long fileLength = RandomAccess.GetLength(handle);
+        if (options.StopBeforePixelData) return ReadHeaderFromHandle(handle, fileLength, options);
         if (fileLength > Array.MaxLength) throw new DicomFormatException($"file of {fileLength} bytes is too large to read whole; read it header-only");
         int n = (int)fileLength;
         byte[] buffer = options.UsePooledBuffer ? ArrayPool<byte>.Shared.Rent(Math.Max(n, 1)) : GC.AllocateUninitializedArray<byte>(n);
         try
         {
-            fs.ReadExactly(buffer, 0, n);
+            ReadExactly(handle, buffer, 0, n);
             var file = Parse(buffer, n, partial: false, options);
             if (options.UsePooledBuffer) file._rented = buffer;
             return file;
@@ -94,7 +95,17 @@ public sealed class DicomFile : IDisposable
 
     public static DicomFile Read(Stream stream, DicomReadOptions? options = null) => ReadAsync(stream, options).GetAwaiter().GetResult();
 
-    private static DicomFile ReadHeaderFromStream(FileStream fs, long fileLength, DicomReadOptions options)
+    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, byte[] buffer, int from, int to)
+    {
+        while (from < to)
+        {
+            int r = RandomAccess.Read(handle, buffer.AsSpan(from, to - from), from);
+            if (r == 0) throw new EndOfStreamException("the file became shorter while it was read");
+            from += r;
+        }
+    }
+
+    private static DicomFile ReadHeaderFromHandle(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long fileLength, DicomReadOptions options)
     {
         // Read a prefix, parse; if the header is longer than the prefix, read twice as much and parse again.
         int chunk = (int)Math.Min(fileLength, 8 * 1024);
@@ -114,7 +125,7 @@ public sealed class DicomFile : IDisposable
                 }
                 while (filled < want)
                 {
-                    int r = fs.Read(pooled, filled, want - filled);
+                    int r = RandomAccess.Read(handle, pooled.AsSpan(filled, want - filled), filled);
                     if (r == 0) break;
                     filled += r;
                 }
