@@ -276,12 +276,13 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
     {
         switch (vr)
         {
-            case DicomVR.US: AddOrUpdate(tag, vr, checked((ushort)value)); break;
-            case DicomVR.SS: AddOrUpdate(tag, vr, checked((short)value)); break;
-            case DicomVR.UL: AddOrUpdate(tag, vr, checked((uint)value)); break;
-            case DicomVR.SL: AddOrUpdate(tag, vr, checked((int)value)); break;
-            case DicomVR.FL: AddOrUpdate(tag, vr, (float)value); break;
-            case DicomVR.FD: AddOrUpdate(tag, vr, value); break;
+            // Explicit type arguments: a plain AddOrUpdate(tag, vr, x) binds to the int/double overloads and recursed forever.
+            case DicomVR.US: AddOrUpdate<ushort>(tag, vr, checked((ushort)value)); break;
+            case DicomVR.SS: AddOrUpdate<short>(tag, vr, checked((short)value)); break;
+            case DicomVR.UL: AddOrUpdate<uint>(tag, vr, checked((uint)value)); break;
+            case DicomVR.SL: AddOrUpdate<int>(tag, vr, checked((int)value)); break;
+            case DicomVR.FL: AddOrUpdate<float>(tag, vr, (float)value); break;
+            case DicomVR.FD: AddOrUpdate<double>(tag, vr, value); break;
             case DicomVR.IS: AddOrUpdate(tag, vr, checked((long)value).ToString(System.Globalization.CultureInfo.InvariantCulture)); break;
             case DicomVR.DS: AddOrUpdate(tag, vr, DicomValues.FormatDS(value)); break;
             default: throw new ArgumentException($"{vr.Code()} cannot hold a number", nameof(vr));

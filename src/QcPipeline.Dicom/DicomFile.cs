@@ -37,15 +37,16 @@ public sealed class DicomFile : IDisposable
     public static DicomFile Open(string path, DicomReadOptions? options = null)
     {
         options ??= DicomReadOptions.Default;
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
-        long fileLength = fs.Length;
-        if (options.StopBeforePixelData) return ReadHeaderFromStream(fs, fileLength, options);
+        // A bare handle and positional reads: no FileStream, strategy or buffer objects for what is one or two reads.
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long fileLength = RandomAccess.GetLength(handle);
+        if (options.StopBeforePixelData) return ReadHeaderFromHandle(handle, fileLength, options);
         if (fileLength > Array.MaxLength) throw new DicomFormatException($"file of {fileLength} bytes is too large to read whole; read it header-only");
         int n = (int)fileLength;
         byte[] buffer = options.UsePooledBuffer ? ArrayPool<byte>.Shared.Rent(Math.Max(n, 1)) : GC.AllocateUninitializedArray<byte>(n);
         try
         {
-            fs.ReadExactly(buffer, 0, n);
+            ReadExactly(handle, buffer, 0, n);
             var file = Parse(buffer, n, partial: false, options);
             if (options.UsePooledBuffer) file._rented = buffer;
             return file;
@@ -74,7 +75,8 @@ public sealed class DicomFile : IDisposable
             if (filled == buffer.Length)
             {
                 if (buffer.Length >= Array.MaxLength) throw new DicomFormatException("stream is too large to read whole");
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2 + 1024, Array.MaxLength));
+                // Header-only re-parses the prefix after each growth: grow 4x so the wasted parses stay a third of the last.
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * (options.StopBeforePixelData ? 4 : 2) + 1024, Array.MaxLength));
             }
             int read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
             bool ended = read == 0;
@@ -93,7 +95,17 @@ public sealed class DicomFile : IDisposable
 
     public static DicomFile Read(Stream stream, DicomReadOptions? options = null) => ReadAsync(stream, options).GetAwaiter().GetResult();
 
-    private static DicomFile ReadHeaderFromStream(FileStream fs, long fileLength, DicomReadOptions options)
+    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, byte[] buffer, int from, int to)
+    {
+        while (from < to)
+        {
+            int r = RandomAccess.Read(handle, buffer.AsSpan(from, to - from), from);
+            if (r == 0) throw new EndOfStreamException("the file became shorter while it was read");
+            from += r;
+        }
+    }
+
+    private static DicomFile ReadHeaderFromHandle(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long fileLength, DicomReadOptions options)
     {
         // Read a prefix, parse; if the header is longer than the prefix, read twice as much and parse again.
         int chunk = (int)Math.Min(fileLength, 8 * 1024);
@@ -113,7 +125,7 @@ public sealed class DicomFile : IDisposable
                 }
                 while (filled < want)
                 {
-                    int r = fs.Read(pooled, filled, want - filled);
+                    int r = RandomAccess.Read(handle, pooled.AsSpan(filled, want - filled), filled);
                     if (r == 0) break;
                     filled += r;
                 }
@@ -150,17 +162,24 @@ public sealed class DicomFile : IDisposable
             switch (item)
             {
                 case DicomElement e:
-                    if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(e.Data, out var seg) && ReferenceEquals(seg.Array, from))
-                        e.Data = new ReadOnlyMemory<byte>(to, seg.Offset, seg.Count);
+                    e.Data = Rebase(e.Data, from, to);
                     break;
                 case DicomSequence sq:
                     foreach (var child in sq.Items) Rebase(child, from, to);
                     break;
-                case DicomFragmentSequence:
-                    throw new InvalidOperationException("header-only read reached encapsulated pixel data");
+                case DicomFragmentSequence f:
+                    // Encapsulated Pixel Data nested in a sequence item (the top-level one stops a header-only read).
+                    f.OffsetTable = Rebase(f.OffsetTable, from, to);
+                    for (int i = 0; i < f.Fragments.Count; i++) f.Fragments[i] = Rebase(f.Fragments[i], from, to);
+                    break;
             }
         }
     }
+
+    private static ReadOnlyMemory<byte> Rebase(ReadOnlyMemory<byte> data, byte[] from, byte[] to) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var seg) && ReferenceEquals(seg.Array, from)
+            ? new ReadOnlyMemory<byte>(to, seg.Offset, seg.Count)
+            : data;
 
     private static readonly byte[] Dicm = "DICM"u8.ToArray();
 
@@ -234,7 +253,8 @@ public sealed class DicomFile : IDisposable
     {
         using var input = new MemoryStream(buffer, pos, length - pos, writable: false);
         using var deflate = new DeflateStream(input, CompressionMode.Decompress);
-        var output = new MemoryStream(Math.Max(4096, (length - pos) * 4));
+        // Initial guess 4x the input, never beyond the limit (a small MaxInflatedBytes bounds what is allocated).
+        var output = new MemoryStream((int)Math.Min(Math.Max(4096L, (length - pos) * 4L), Math.Min(max + 1, Array.MaxLength)));
         var chunk = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {

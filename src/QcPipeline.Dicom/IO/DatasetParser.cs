@@ -239,6 +239,9 @@ internal sealed class DatasetParser
     private int ParseSequence(DicomSequence sq, int pos, int end, bool undefinedLength, bool explicitVR, bool littleEndian, int depth, DicomDataset parent)
     {
         if (depth > _options.MaxSequenceDepth) throw Error(sq.Tag, pos, $"sequences nested deeper than {_options.MaxSequenceDepth}");
+        // A raised MaxSequenceDepth must not turn deep input into an uncatchable StackOverflow.
+        if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw Error(sq.Tag, pos, $"sequences nested {depth} deep exceed the thread's stack");
         while (true)
         {
             if (pos >= end)
