@@ -12,6 +12,7 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
 {
     private readonly List<DicomItem> _items;
     private DicomCharacterSet? _charset;
+    private string? _charsetProblem;
 
     public DicomDataset() { _items = []; }
     internal DicomDataset(int capacity) { _items = new List<DicomItem>(capacity); }
@@ -43,7 +44,7 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
     public void AddOrUpdate(DicomItem item)
     {
         if (item is DicomSequence sq) foreach (var ds in sq.Items) ds.Parent = this;
-        if (item.Tag == SpecificCharacterSetTag) _charset = null;
+        if (item.Tag == SpecificCharacterSetTag) { _charset = null; _charsetProblem = null; }
         int n = _items.Count;
         if (n == 0 || _items[n - 1].Tag < item.Tag) { _items.Add(item); return; }
         int i = IndexOf(item.Tag);
@@ -64,7 +65,7 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
         int i = IndexOf(tag);
         if (i < 0) return false;
         _items.RemoveAt(i);
-        if (tag == SpecificCharacterSetTag) _charset = null;
+        if (tag == SpecificCharacterSetTag) { _charset = null; _charsetProblem = null; }
         return true;
     }
 
@@ -101,11 +102,31 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
             {
                 var terms = Encoding.ASCII.GetString(e.Data.Span).Split('\\');
                 for (int i = 0; i < terms.Length; i++) terms[i] = terms[i].Trim(' ', '\0');
-                _charset = DicomCharacterSet.Parse(terms, InheritedFallback());
+                if (DicomCharacterSet.TryParse(terms, out var parsed, out var error, InheritedFallback()))
+                {
+                    _charset = parsed!;
+                }
+                else
+                {
+                    // A broken (0008,0005) must not make every text accessor throw: decode leniently with the device
+                    // fallback (or the default repertoire) and let strict decoding report the problem.
+                    _charset = DicomCharacterSet.Parse([], InheritedFallback());
+                    _charsetProblem = error;
+                }
             }
-            else if (Parent is not null) _charset = Parent.CharacterSet;
+            else if (Parent is not null) return Parent.CharacterSet; // not cached: the parent's set may change
             else _charset = FallbackEncoding is null ? DicomCharacterSet.Default : DicomCharacterSet.Parse([], FallbackEncoding);
             return _charset;
+        }
+    }
+
+    /// <summary>Why (0008,0005) here or in an enclosing dataset could not be used, or null when it is fine.</summary>
+    public string? CharacterSetProblem
+    {
+        get
+        {
+            _ = CharacterSet;
+            return _charsetProblem ?? (GetElement(SpecificCharacterSetTag) is null ? Parent?.CharacterSetProblem : null);
         }
     }
 
@@ -143,6 +164,7 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
         value = null; problem = null;
         if (GetElement(tag) is not { } e) { problem = "absent"; return false; }
         if (!e.VR.IsAffectedBySpecificCharacterSet()) { value = DicomValues.TrimValue(Encoding.Latin1.GetString(e.Data.Span), e.VR); return true; }
+        if (CharacterSetProblem is { } csProblem) { problem = csProblem; value = DicomValues.TrimValue(CharacterSet.Decode(e.Data.Span, e.VR), e.VR); return false; }
         if (!CharacterSet.TryDecode(e.Data.Span, e.VR, out var text, out problem)) return false;
         value = DicomValues.TrimValue(text, e.VR);
         return true;
