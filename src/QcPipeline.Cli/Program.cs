@@ -1,3 +1,8 @@
+using System.Text;
 using QcPipeline.Cli;
 
-return QcCli.Run(args, Console.Out, Console.Error);
+// Buffered stdout: commands such as `qc json` over many files write a lot; flushed before exit.
+using var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024) { AutoFlush = false };
+int exitCode = QcCli.Run(args, stdout, Console.Error);
+stdout.Flush();
+return exitCode;

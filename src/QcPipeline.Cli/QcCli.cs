@@ -39,6 +39,7 @@ public static class QcCli
     {
         var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files.");
         root.Add(DumpCommand.Create(console));
+        root.Add(JsonCommand.Create(console));
         root.Add(ConvertCommand.Create(console));
         return root;
     }

@@ -4,7 +4,8 @@ using QcPipeline.Dicom.IO;
 
 namespace QcPipeline.Cli.Commands;
 
-/// <summary><c>qc convert FILE --ts SYNTAX -o OUT</c>: rewrites a file in another uncompressed transfer syntax.</summary>
+/// <summary><c>qc convert FILE --ts SYNTAX -o OUT</c>: rewrites a file in another transfer syntax, decompressing
+/// encapsulated pixel data (RLE, JPEG lossless, JPEG-LS, JPEG 2000) or compressing to RLE Lossless as needed.</summary>
 public static class ConvertCommand
 {
     /// <summary>The syntaxes <c>--ts</c> accepts (PS3.5 §A.1, §A.2, §A.5; explicit big endian is retired but still read and written).</summary>
@@ -14,6 +15,7 @@ public static class ConvertCommand
         ["implicit-le"] = TransferSyntax.ImplicitVRLittleEndian,
         ["explicit-be"] = TransferSyntax.ExplicitVRBigEndian,
         ["deflate"] = TransferSyntax.DeflatedExplicitVRLittleEndian,
+        ["rle"] = TransferSyntax.RleLossless,
     };
 
     public static Command Create(CliConsole console)
@@ -37,9 +39,19 @@ public static class ConvertCommand
         using var file = console.TryOpen(inputPath, DicomReadOptions.Default);
         if (file is null) return ExitCodes.Failed;
 
-        if (file.Dataset[new DicomTag(0x7FE00010)] is DicomFragmentSequence && !target.IsEncapsulated)
+        DicomFile converted;
+        try
         {
-            console.Fail(inputPath, $"the pixel data is encapsulated ({file.TransferSyntax.Name}) and {target.Name} needs it native; decompression lands with the codec work");
+            converted = DicomTranscoder.Transcode(file, target);
+        }
+        catch (NotSupportedException ex)
+        {
+            console.Fail(inputPath, ex.Message);
+            return ExitCodes.Failed;
+        }
+        catch (Dicom.Imaging.DicomPixelDataException ex)
+        {
+            console.Fail(inputPath, ex.Message);
             return ExitCodes.Failed;
         }
 
@@ -48,7 +60,7 @@ public static class ConvertCommand
         var temp = Path.Combine(Path.GetDirectoryName(fullOutput)!, $".{Path.GetFileName(fullOutput)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            file.Save(temp, target);
+            converted.Save(temp, target);
             File.Move(temp, fullOutput, overwrite: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
