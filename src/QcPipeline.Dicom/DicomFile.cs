@@ -217,7 +217,7 @@ public sealed class DicomFile : IDisposable
             ts = Detect(buffer, pos, length) ?? TransferSyntax.ImplicitVRLittleEndian;
         }
 
-        var dataset = new DicomDataset(64) { FallbackEncoding = options.FallbackEncoding };
+        var dataset = new DicomDataset(128) { FallbackEncoding = options.FallbackEncoding };
         var file = new DicomFile(dataset, meta, ts) { HadPreamble = hadPreamble, HadFileMeta = hadMeta };
         if (ts.IsDeflated)
         {
