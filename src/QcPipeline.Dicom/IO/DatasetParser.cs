@@ -238,7 +238,8 @@ internal sealed class DatasetParser
 
     private int ParseSequence(DicomSequence sq, int pos, int end, bool undefinedLength, bool explicitVR, bool littleEndian, int depth, DicomDataset parent)
     {
-        if (depth > _options.MaxSequenceDepth) throw Error(sq.Tag, pos, $"sequences nested deeper than {_options.MaxSequenceDepth}");
+        int maxDepth = Math.Min(_options.MaxSequenceDepth, DicomReadOptions.HardMaxSequenceDepth);
+        if (depth > maxDepth) throw Error(sq.Tag, pos, $"sequences nested deeper than {maxDepth}");
         // A raised MaxSequenceDepth must not turn deep input into an uncatchable StackOverflow.
         if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
             throw Error(sq.Tag, pos, $"sequences nested {depth} deep exceed the thread's stack");

@@ -16,6 +16,10 @@ public sealed record DicomReadOptions
     /// <summary>Deepest sequence nesting accepted; deeper input is a <see cref="DicomFormatException"/>.</summary>
     public int MaxSequenceDepth { get; init; } = 64;
 
+    /// <summary>A ceiling on <see cref="MaxSequenceDepth"/>: real data nests a handful deep, and unwinding an error
+    /// out of thousands of recursive frames is slow enough to look like a hang.</summary>
+    public const int HardMaxSequenceDepth = 1000;
+
     /// <summary>Largest inflated size of a deflated dataset (guards against decompression bombs).</summary>
     public long MaxInflatedBytes { get; init; } = 1L << 30;
 

@@ -11,8 +11,9 @@ namespace QcPipeline.Dicom.Tests.Fuzz;
 /// regenerates the input, and the input itself is saved under <see cref="FailureDir"/> for minimisation.</summary>
 internal sealed class FuzzHarness : IDisposable
 {
-    /// <summary>A parse taking longer than this is a hang.</summary>
-    public static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>A parse taking longer than this is a hang. Generous: CI shares 2 cores with the build, and a real
+    /// hang never ends.</summary>
+    public static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Bytes a parse may allocate per input byte (the element objects and list slots for the smallest
     /// possible element or item, with list growth), plus a constant for the fixed buffers (64 KB stream chunks).</summary>
