@@ -23,22 +23,12 @@ internal static class B
 /// <summary>DCMTK as a reference peer: dump2dcm builds files from byte-exact dump text, dcmdump +U8 decodes them.</summary>
 internal static class Dcmtk
 {
+    /// <summary>Runs a DCMTK tool (with the corpus runner's timeout); throws when it fails.</summary>
     public static string Run(string tool, params string[] args)
     {
-        var psi = new ProcessStartInfo(tool)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Result}");
-        return stdout.Result;
+        var r = Corpus.Dcmtk.Run(tool, args);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', args)} failed ({r.ExitCode}): {r.StdErr}");
+        return r.StdOut;
     }
 
     /// <summary>Writes a dump file whose bracketed values are the given raw bytes and converts it with dump2dcm

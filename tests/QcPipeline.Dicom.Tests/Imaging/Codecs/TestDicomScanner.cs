@@ -161,15 +161,8 @@ internal static class TestData
     {
         if (!HasTool(tool) || !File.Exists(input)) return Missing<string>(tool);
         string output = Path.Combine(Path.GetTempPath(), $"qc-codec-{Guid.NewGuid():N}.dcm");
-        var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string o in options) psi.ArgumentList.Add(o);
-        psi.ArgumentList.Add(input);
-        psi.ArgumentList.Add(output);
-        using var process = Process.Start(psi)!;
-        string errors = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', options)} {input} failed: {errors}");
+        var r = Corpus.Dcmtk.Run(tool, [.. options, input, output]);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"{tool} {string.Join(' ', options)} {input} failed: {r.StdErr}");
         return output;
     }
 
