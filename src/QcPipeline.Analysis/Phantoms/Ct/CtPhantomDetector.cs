@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace QcPipeline.Analysis.Phantoms.Ct;
 
 /// <summary>The phantom found on one slice. Centre in pixel coordinates (column, row) and in mm from the
@@ -15,10 +17,10 @@ internal readonly record struct PhantomFit(
 /// <summary>Reusable buffers, so that a series costs a handful of allocations, not some per slice or per pixel.</summary>
 internal sealed class CtWorkspace
 {
-    public int[] RunStart = new int[4096], RunEnd = new int[4096], RunRow = new int[4096], Parent = new int[4096];
-    public long[] Area = new long[4096];
-    public int[] MinX = new int[4096], MaxX = new int[4096], MinY = new int[4096], MaxY = new int[4096];
-    public double[] PointX = new double[4096], PointY = new double[4096], Sorted = new double[4096];
+    public int[] RunStart = new int[1024], RunEnd = new int[1024], RunRow = new int[1024], Parent = new int[1024];
+    public long[] Area = new long[1024];
+    public int[] MinX = new int[1024], MaxX = new int[1024], MinY = new int[1024], MaxY = new int[1024];
+    public double[] PointX = new double[2048], PointY = new double[2048], Sorted = new double[2048];
     public double[] BinSum = new double[1024];
     public int[] BinCount = new int[1024];
     public double[] Esf = new double[1024], Lsf = new double[1024];
@@ -59,38 +61,49 @@ internal static class CtPhantomDetector
         var px = image.Pixels;
         float thr = (float)o.ThresholdHu;
 
-        // 1. Runs of object pixels per row, 4-connected to the runs of the row above (union-find on runs).
+        // 1. Runs of object pixels per row, 4-connected to the runs of the row above (union-find on runs). The row is
+        //    scanned a vector at a time: a vector all in air or all in the object needs no per-pixel work.
         int runs = 0, prevStart = 0, prevEnd = 0;
-        long finite = 0;
+        bool anyFinite = false;
+        int vw = Vector<float>.Count;
+        var thrV = new Vector<float>(thr);
+        var vmin = new Vector<float>(float.PositiveInfinity);
+        var vmax = new Vector<float>(float.NegativeInfinity);
+        var anyV = Vector<int>.Zero;
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
         for (int y = 0; y < h; y++)
         {
             var row = px.AsSpan(y * w, w);
             int curStart = runs;
-            int x = 0;
-            while (x < w)
+            bool inRun = false;
+            int start = 0, x = 0;
+            for (; x + vw <= w; x += vw)
+            {
+                var v = new Vector<float>(row[x..]);
+                var finiteMask = Vector.Equals(v, v); // NaN ≠ NaN
+                anyV |= finiteMask;
+                vmin = Vector.Min(vmin, Vector.ConditionalSelect(finiteMask, v, new Vector<float>(float.PositiveInfinity)));
+                vmax = Vector.Max(vmax, Vector.ConditionalSelect(finiteMask, v, new Vector<float>(float.NegativeInfinity)));
+                var above = Vector.GreaterThan(v, thrV);
+                if (inRun ? Vector.EqualsAll(above, new Vector<int>(-1)) : above == Vector<int>.Zero) continue;
+                for (int k = x; k < x + vw; k++)
+                {
+                    bool on = row[k] > thr;
+                    if (on == inRun) continue;
+                    if (on) { start = k; inRun = true; }
+                    else { AddRun(ws, ref runs, start, k - 1, y); inRun = false; }
+                }
+            }
+            for (; x < w; x++)
             {
                 float v = row[x];
-                if (float.IsNaN(v)) { x++; continue; }
-                finite++;
-                if (v < min) min = v;
-                if (v > max) max = v;
-                if (v <= thr) { x++; continue; }
-                int s = x;
-                x++;
-                while (x < w)
-                {
-                    float u = row[x];
-                    if (float.IsNaN(u) || u <= thr) break;
-                    finite++;
-                    if (u < min) min = u;
-                    if (u > max) max = u;
-                    x++;
-                }
-                ws.EnsureRuns(runs + 1);
-                ws.RunStart[runs] = s; ws.RunEnd[runs] = x - 1; ws.RunRow[runs] = y; ws.Parent[runs] = runs;
-                runs++;
+                if (!float.IsNaN(v)) { anyFinite = true; if (v < min) min = v; if (v > max) max = v; }
+                bool on = v > thr;
+                if (on == inRun) continue;
+                if (on) { start = x; inRun = true; }
+                else { AddRun(ws, ref runs, start, x - 1, y); inRun = false; }
             }
+            if (inRun) AddRun(ws, ref runs, start, w - 1, y);
             // Merge with the previous row: overlapping column ranges touch (4-connectivity).
             int i = prevStart, j = curStart;
             while (i < prevEnd && j < runs)
@@ -100,6 +113,9 @@ internal static class CtPhantomDetector
             }
             prevStart = curStart; prevEnd = runs;
         }
+        anyFinite |= anyV != Vector<int>.Zero;
+        for (int k = 0; k < vw; k++) { if (vmin[k] < min) min = vmin[k]; if (vmax[k] > max) max = vmax[k]; }
+        long finite = anyFinite ? 1 : 0;
         if (finite == 0) { problem = "empty image: every pixel is padding"; return null; }
         if (min == max) { problem = $"constant image: every pixel is {min:G6}"; return null; }
         if (runs == 0) { problem = $"no phantom: no pixel above {o.ThresholdHu:G4} HU"; return null; }
@@ -178,6 +194,13 @@ internal static class CtPhantomDetector
             return null;
         }
         return result;
+    }
+
+    private static void AddRun(CtWorkspace ws, ref int runs, int start, int end, int y)
+    {
+        ws.EnsureRuns(runs + 1);
+        ws.RunStart[runs] = start; ws.RunEnd[runs] = end; ws.RunRow[runs] = y; ws.Parent[runs] = runs;
+        runs++;
     }
 
     public static string? Precheck(AnalysisImage image)
