@@ -40,7 +40,7 @@ public class CtMtfAnalysisTests
     [Fact]
     public void Low_edge_contrast_is_inconclusive()
     {
-        // An "air" background of −450 HU: the phantom edge is still found at a −500 HU... no: use a lower threshold.
+        // Background of −200 HU (found with a −100 HU threshold): 200 HU of edge contrast, below the 300 HU minimum.
         var synth = new CtSynth { AirHu = -200, EdgeSigmaMm = 0.5, NoiseSd = 2, AirNoiseSd = 2, Table = false };
         var options = new CtMtfOptions { Detection = new CtDetectionOptions { ThresholdHu = -100 } };
         var r = CtMtfAnalysis.Analyze([synth.Build()], options, LimitSet.Default);

@@ -100,7 +100,7 @@ public class CtWaterAnalysisTests
     [InlineData(-6.1, Verdict.Fail)]
     public void Uniformity_verdict_changes_where_the_truth_crosses_6_HU(double offset, Verdict expected)
     {
-        // The right third of the phantom is offset: only the 3 o'clock ROI (60..80 mm… 70..90 mm right) sees it.
+        // Everything right of x = 50 mm is offset: only the 3 o'clock ROI (70..90 mm right of the centre) sees it.
         var synth = new CtSynth { NoiseSd = 1, AirNoiseSd = 1, Extra = (x, _) => x > 50 ? offset : 0 };
         var r = CtWaterAnalysis.Analyze(synth.Series(3), Water200, LimitSet.Default);
         Assert.Equal(expected, Metric(r, "ct.uniformity_hu").Verdict);
