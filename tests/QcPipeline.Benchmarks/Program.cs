@@ -25,5 +25,11 @@ if (args is ["--read-all", var folder, ..])
     Console.WriteLine($"files={files.Length} header-only={header.TotalMilliseconds:F1}ms whole={whole.TotalMilliseconds:F1}ms elements={count} checksum={sum}");
     return 0;
 }
+if (args is ["--ct-analysis", ..])
+{
+    // Thread CPU time per call (robust on a shared, loaded machine) and wall time; see CtAnalysisBenchmarks.
+    CtAnalysisBenchmarks.PrintTimings();
+    return 0;
+}
 BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
