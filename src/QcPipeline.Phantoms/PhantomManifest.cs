@@ -29,7 +29,11 @@ public sealed record TruthValue
     public IReadOnlyList<TruthRoi>? Rois { get; init; }
 }
 
-public sealed record PhantomFile(string Name, string Role, string SopInstanceUid, int InstanceNumber);
+/// <summary>A file of the set; <see cref="AirKermaUgy"/> is the true detector air kerma (DR) the image was made with.</summary>
+public sealed record PhantomFile(string Name, string Role, string SopInstanceUid, int InstanceNumber)
+{
+    public double? AirKermaUgy { get; init; }
+}
 
 /// <summary>The manifest of a generated set: its truth, its files and the options it was made with.</summary>
 public sealed record PhantomManifest
