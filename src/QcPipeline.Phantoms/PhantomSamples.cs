@@ -17,10 +17,10 @@ public static class PhantomSamples
 
     public static DrOptions DrFlat { get; } = new()
     {
-        Seed = 7, Width = 256, Height = 256, PixelSpacingMm = 1.6, SignalTransferKermasUgy = [1, 2.5, 5, 10], DeadPixels = 3,
+        Seed = 7, Width = 256, Height = 256, PixelSpacingMm = 1.6, SignalTransferKermasUgy = [1, 2.5, 5, 10], DeadPixels = 3, LagFraction = 0.05,
     };
 
-    public static MrOptions MrUniform { get; } = new() { Seed = 15 };
+    public static MrOptions MrUniform { get; } = new() { Seed = 15, GhostAmplitude = 0.02, NoiseSigma = 5 };
 
     /// <summary>Folder name → generator.</summary>
     public static IReadOnlyDictionary<string, Func<PhantomSeries>> All { get; } = new Dictionary<string, Func<PhantomSeries>>

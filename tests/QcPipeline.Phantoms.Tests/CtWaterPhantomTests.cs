@@ -53,7 +53,7 @@ public class CtWaterPhantomTests
         Assert.InRange(flat.Manifest.Truth[CtWaterPhantom.WaterHu].Value, -1, 1);
         Assert.InRange(flat.Manifest.Truth[CtWaterPhantom.UniformityHu].Value, 0, 1.5);
 
-        var cupped = CtWaterPhantom.Generate(Small with { CuppingFraction = 0.01 });
+        var cupped = CtWaterPhantom.Generate(Small with { CuppingFraction = 0.02 });
         var rois = CtWaterPhantom.StandardRois(Small);
         var img = cupped.Images[0].Noiseless;
         double centre = TestSupport.CircleMean(img, 256, rois[0].X, rois[0].Y, rois[0].Radius);
@@ -61,9 +61,10 @@ public class CtWaterPhantomTests
         Assert.True(edge - centre > 5, $"cupping: centre {centre}, edge {edge}");
         Assert.True(cupped.Manifest.Truth[CtWaterPhantom.UniformityHu].Value > 5);
 
-        var capped = CtWaterPhantom.Generate(Small with { CuppingFraction = -0.01 });
+        var capped = CtWaterPhantom.Generate(Small with { CuppingFraction = -0.02 });
         img = capped.Images[0].Noiseless;
-        Assert.True(TestSupport.CircleMean(img, 256, rois[0].X, rois[0].Y, rois[0].Radius) - rois.Skip(1).Average(r => TestSupport.CircleMean(img, 256, r.X, r.Y, r.Radius)) > 5);
+        double capCentre = TestSupport.CircleMean(img, 256, rois[0].X, rois[0].Y, rois[0].Radius), capEdge = rois.Skip(1).Average(r => TestSupport.CircleMean(img, 256, r.X, r.Y, r.Radius));
+        Assert.True(capCentre - capEdge > 5, $"capping: centre {capCentre}, edge {capEdge}");
     }
 
     [Fact]

@@ -90,7 +90,7 @@ public static class MrPhantom
         {
             Value = Ghost(noiseless), Unit = "%", Rois = [rois.Large, .. rois.Background], PerImage = images.Select(i => Ghost(i.Noisy)).ToList(),
             Tolerance = Math.Round(images.Max(i => Math.Abs(Ghost(i.Noisy) - Ghost(noiseless))) + 0.05, 4),
-            Definition = $"ACR ghosting ratio × 100 on the noiseless quantised image: |((top + bottom) − (left + right)) / (2 × large)|, top/bottom/left/right = means of background rectangles of 64 mm × 16 mm (long side along the nearby image edge) centred in the gap between the phantom and the image edge; large = the large ROI mean. Ghost: {o.GhostAmplitude} × the object shifted {GhostShift(o)} px along the phase-encode direction ({o.PhaseEncodingDirection}). perImage: the same on each noisy image (the Rician background floor cancels).",
+            Definition = $"ACR ghosting ratio × 100 on the noiseless quantised image: |((top + bottom) − (left + right)) / (2 × large)|, top/bottom/left/right = means of background rectangles of 64 mm × 16 mm (long side along the nearby image edge) centred in the gap between the phantom and the image edge; large = the large ROI mean. Ghost: {o.GhostAmplitude} × the object shifted {GhostShift(o)} px along the phase-encode direction ({o.PhaseEncodingDirection}). perImage: the same on each noisy image. The Rician floor (mean ≈ 1.25 σ in pure background) cancels between the bands only when the ghost is well above σ; a ghost comparable to σ is compressed in magnitude images, so a measurement on noisy images reads low — compare it with perImage, which the tolerance covers.",
         };
 
         var manifest = new PhantomManifest
