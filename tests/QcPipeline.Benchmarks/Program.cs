@@ -25,5 +25,10 @@ if (args is ["--read-all", var folder, ..])
     Console.WriteLine($"files={files.Length} header-only={header.TotalMilliseconds:F1}ms whole={whole.TotalMilliseconds:F1}ms elements={count} checksum={sum}");
     return 0;
 }
+if (args is ["--dr-uniformity", ..])
+{
+    Console.WriteLine($"dr-uniformity 3000x3000 best of 20: {DrAnalysisBenchmarks.QuickMeasure():F1} ms (CV only {DrAnalysisBenchmarks.QuickMeasure(scan: false):F1} ms)");
+    return 0;
+}
 BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -62,38 +62,93 @@ internal static class DrArtefacts
         double offset = PlanarImageOps.Percentile(px, 0.5, 4096);
         if (double.IsNaN(offset)) offset = 0;
 
-        // Pass 1: tile, row and column sums (shifted by a reference level so that variances do not cancel).
+        // Pass 1: tile, row and column sums. Tiles sum their pixels minus the tile's first pixel (so that the variance does
+        // not cancel), columns minus a global reference level. Rows without padding take a vectorised single-precision
+        // path (a row segment is at most one tile wide, so float sums of shifted values lose nothing that matters here);
+        // rows with NaN take the scalar path.
         var tSum = new double[ntx * nty];
         var tSq = new double[ntx * nty];
         var tN = new int[ntx * nty];
+        var tOff = new float[ntx * nty];
         var rowSum = new double[h];
         var rowN = new int[h];
+        var colSumF = new float[w];
         var colSum = new double[w];
         var colN = new int[w];
+        int fullRows = 0;
+        float gOff = (float)offset;
+        int lanes = Vector<float>.Count;
+        var vgOff = new Vector<float>(gOff);
         for (int y = 0; y < h; y++)
         {
             var row = px.AsSpan(y * w, w);
             int tileRow = (y / ts) * ntx;
+            if (y % ts == 0)
+                for (int tx = 0; tx < ntx; tx++)
+                {
+                    float first = row[tx * ts];
+                    tOff[tileRow + tx] = float.IsNaN(first) ? gOff : first;
+                }
             double rs = 0;
             int rn = 0;
-            for (int tx = 0; tx < ntx; tx++)
+            if (!HasNaN(row))
             {
-                int x0 = tx * ts, x1 = Math.Min(w, x0 + ts);
-                double ss = 0, sq = 0;
-                int n = 0;
-                for (int x = x0; x < x1; x++)
+                fullRows++;
+                for (int tx = 0; tx < ntx; tx++)
                 {
-                    float v = row[x];
-                    if (float.IsNaN(v)) continue;
-                    double d = v - offset;
-                    ss += d; sq += d * d; n++;
-                    colSum[x] += d; colN[x]++;
+                    int x0 = tx * ts, x1 = Math.Min(w, x0 + ts);
+                    float to = tOff[tileRow + tx];
+                    var vto = new Vector<float>(to);
+                    var vs = Vector<float>.Zero;
+                    var vq = Vector<float>.Zero;
+                    int x = x0;
+                    for (; x <= x1 - lanes; x += lanes)
+                    {
+                        var v = new Vector<float>(row.Slice(x, lanes));
+                        var d = v - vto;
+                        vs += d;
+                        vq += d * d;
+                        var cs = new Vector<float>(colSumF.AsSpan(x, lanes)) + (v - vgOff);
+                        cs.CopyTo(colSumF.AsSpan(x, lanes));
+                    }
+                    double ss = Vector.Sum(vs), sq = Vector.Sum(vq);
+                    for (; x < x1; x++)
+                    {
+                        float d = row[x] - to;
+                        ss += d; sq += d * d;
+                        colSumF[x] += row[x] - gOff;
+                    }
+                    int n = x1 - x0;
+                    tSum[tileRow + tx] += ss; tSq[tileRow + tx] += sq; tN[tileRow + tx] += n;
+                    rs += ss + n * ((double)to - offset); rn += n;
                 }
-                tSum[tileRow + tx] += ss; tSq[tileRow + tx] += sq; tN[tileRow + tx] += n;
-                rs += ss; rn += n;
+            }
+            else
+            {
+                for (int tx = 0; tx < ntx; tx++)
+                {
+                    int x0 = tx * ts, x1 = Math.Min(w, x0 + ts);
+                    double to = tOff[tileRow + tx];
+                    double ss = 0, sq = 0;
+                    int n = 0;
+                    for (int x = x0; x < x1; x++)
+                    {
+                        float v = row[x];
+                        if (float.IsNaN(v)) continue;
+                        double d = v - to;
+                        ss += d; sq += d * d; n++;
+                        colSum[x] += v - offset; colN[x]++;
+                    }
+                    tSum[tileRow + tx] += ss; tSq[tileRow + tx] += sq; tN[tileRow + tx] += n;
+                    rs += ss + n * (to - offset); rn += n;
+                }
             }
             rowSum[y] = rs; rowN[y] = rn;
+            // Flush the float column sums before they grow large enough to lose precision.
+            if ((y & 255) == 255) FlushColumns(colSumF, colSum);
         }
+        FlushColumns(colSumF, colSum);
+        for (int x = 0; x < w; x++) colN[x] += fullRows;
 
         var tMean = new double[ntx * nty];
         var tValid = new bool[ntx * nty];
@@ -104,7 +159,7 @@ internal static class DrArtefacts
             int tw = Math.Min(ts, w - (t % ntx) * ts), th = Math.Min(ts, h - (t / ntx) * ts);
             // A tile that is mostly padding (or a sliver at the image edge) says nothing about its neighbours.
             tValid[t] = n >= Math.Max(4, ts * ts / 4) && n * 2 >= tw * th;
-            tMean[t] = n > 0 ? tSum[t] / n + offset : double.NaN;
+            tMean[t] = n > 0 ? tSum[t] / n + tOff[t] : double.NaN;
             if (tValid[t] && n > 1) sds.Add(Math.Sqrt(Math.Max(0, (tSq[t] - tSum[t] * tSum[t] / n) / (n - 1))));
         }
         double noise = sds.Count > 0 ? PlanarImageOps.Median(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sds)) : 0;
@@ -118,7 +173,6 @@ internal static class DrArtefacts
         var colFlags = new int[w];
         var defects = new List<int>();
         long defectTotal = 0;
-        int lanes = Vector<float>.Count;
         for (int ty = 0; ty < nty; ty++)
         {
             int y0 = ty * ts, y1 = Math.Min(h, y0 + ts);
@@ -159,6 +213,23 @@ internal static class DrArtefacts
         FlagLines(colSum, colN, colFlags, offset, noise, s, report.DefectColumns);
         Describe(image, frame, s, report, defects, defectTotal);
         return report;
+    }
+
+    private static bool HasNaN(ReadOnlySpan<float> row)
+    {
+        int lanes = Vector<float>.Count, i = 0;
+        for (; i <= row.Length - lanes; i += lanes)
+        {
+            var v = new Vector<float>(row.Slice(i, lanes));
+            if (!Vector.EqualsAll(v, v)) return true;
+        }
+        for (; i < row.Length; i++) if (float.IsNaN(row[i])) return true;
+        return false;
+    }
+
+    private static void FlushColumns(float[] partial, double[] total)
+    {
+        for (int x = 0; x < partial.Length; x++) { total[x] += partial[x]; partial[x] = 0; }
     }
 
     private static void FlagTiles(AnalysisImage image, int frame, ArtefactScanSettings s, ArtefactReport report,

@@ -41,7 +41,7 @@ public static class DrUniformity
         limits ??= LimitSet.Default;
         var limit = limits.For(CvMetric);
         if (DrInputs.Problem(image, "flat-field image") is { } problem)
-            return AnalysisResult.InconclusiveBecause(Profile, AlgorithmVersion, limits.Reference, problem);
+            return Inconclusive(limits, limit, problem, []);
 
         var warnings = new List<string>();
         DrInputs.AddInputWarnings([image], warnings);
