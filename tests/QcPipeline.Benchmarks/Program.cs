@@ -31,5 +31,10 @@ if (args is ["--ct-analysis", ..])
     CtAnalysisBenchmarks.PrintTimings();
     return 0;
 }
+if (args is ["--dr-uniformity", ..])
+{
+    Console.WriteLine($"dr-uniformity 3000x3000 best of 20: {DrAnalysisBenchmarks.QuickMeasure():F1} ms (CV only {DrAnalysisBenchmarks.QuickMeasure(scan: false):F1} ms)");
+    return 0;
+}
 BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
