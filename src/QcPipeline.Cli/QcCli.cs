@@ -40,6 +40,7 @@ public static class QcCli
         var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files.");
         root.Add(DumpCommand.Create(console));
         root.Add(ConvertCommand.Create(console));
+        root.Add(LabelsCommand.Create(console));
         return root;
     }
 }
