@@ -14,77 +14,83 @@ public static class HrMarkRules
 {
     private static readonly DicomTag Tag = DicomTags.InstitutionName;
 
+    /// <summary>One check's outcome for a given name and exam item; replayed for every instance that has them.</summary>
+    private sealed record Outcome(bool Ok, string Rule, FindingSeverity Severity, string Zh, string En, string? Value);
+
     internal static void Check(SeriesHeaders series, HrRegistry? registry, FindingSink sink)
     {
-        foreach (var h in series.Instances) CheckInstance(h, registry, sink);
+        // The name and exam item repeat across a series: judge each distinct combination once.
+        var cache = new Dictionary<(string Text, string Modality, string BodyPart, string Codes), List<Outcome>>();
+        foreach (var h in series.Instances)
+        {
+            var ds = h.Dataset;
+            ds.TryGetString(Tag, out var text, out _);
+            text ??= ds.GetString(Tag);
+            if (string.IsNullOrWhiteSpace(text)) continue; // label.missing reports it
+            var key = (text, ds.GetStringOrEmpty(DicomTags.Modality), ds.GetStringOrEmpty(DicomTags.BodyPartExamined), string.Join('|', ProcedureCodes(ds)));
+            if (!cache.TryGetValue(key, out var outcomes)) cache[key] = outcomes = Judge(key.text, key.Item2, key.Item3, ProcedureCodes(ds), registry);
+            string instance = FindingSink.InstanceName(h);
+            foreach (var o in outcomes)
+            {
+                if (o.Ok) sink.Pass();
+                else sink.Fail(o.Rule, o.Severity, o.Zh, o.En, Tag, o.Value, instance);
+            }
+        }
     }
 
-    private static void CheckInstance(InstanceHeader h, HrRegistry? registry, FindingSink sink)
+    private static List<Outcome> Judge(string text, string modality, string bodyPart, string[] procedureCodes, HrRegistry? registry)
     {
-        var ds = h.Dataset;
-        ds.TryGetString(Tag, out var text, out _);
-        text ??= ds.GetString(Tag);
-        if (string.IsNullOrWhiteSpace(text)) return; // label.missing reports it
+        var outcomes = new List<Outcome>();
         if (TextQuality.Inspect(text) is { Recovered: { } recovered }) text = recovered;
-
-        string instance = FindingSink.InstanceName(h);
         var parsed = HrMarkParser.Parse(text);
         var order = registry?.ScopeOrder ?? HrRegistry.DefaultScopeOrder;
         var known = new List<string>();
         foreach (var m in parsed.Marks)
         {
             bool isKnown = order.Contains(m.Mark, StringComparer.Ordinal);
-            sink.Check(isKnown, "hr.unknown", FindingSeverity.Error,
-                $"未知的互认标识（已知：{string.Join("、", order)}）", $"unknown mutual-recognition mark (known: {string.Join(", ", order)})",
-                Tag, m.Text, instance);
+            outcomes.Add(new(isKnown, "hr.unknown", FindingSeverity.Error,
+                $"未知的互认标识（已知：{string.Join("、", order)}）", $"unknown mutual-recognition mark (known: {string.Join(", ", order)})", m.Text));
             if (!isKnown) continue;
             known.Add(m.Mark);
-            sink.Check(!m.IsNonStandard, "hr.nonstandard", FindingSeverity.Warning,
-                "互认标识书写不规范（全角或小写），应为半角大写", "mark recognised but not in the standard form (full-width or lower case); write it in ASCII upper case",
-                Tag, m.Text, instance);
-            sink.Check(!m.BeforeName, "hr.misplaced", FindingSeverity.Warning,
-                "互认标识应标注在医疗机构名称之后", "mark placed before the institution name; DB11 §5.2.2.1 puts it after the name",
-                Tag, text, instance);
+            outcomes.Add(new(!m.IsNonStandard, "hr.nonstandard", FindingSeverity.Warning,
+                "互认标识书写不规范（全角或小写），应为半角大写", "mark recognised but not in the standard form (full-width or lower case); write it in ASCII upper case", m.Text));
+            outcomes.Add(new(!m.BeforeName, "hr.misplaced", FindingSeverity.Warning,
+                "互认标识应标注在医疗机构名称之后", "mark placed before the institution name; DB11 §5.2.2.1 puts it after the name", text));
         }
-        if (registry is null) return;
+        if (registry is null) return outcomes;
 
         var institution = parsed.Name.Length > 0 ? registry.Find(parsed.Name) : null;
         if (institution is null)
         {
             foreach (var mark in known.Distinct())
             {
-                sink.Fail("hr.not-held", FindingSeverity.Error,
-                    $"医疗机构不在互认登记表中，却标注了 {mark}", $"institution is not in the HR registry but its name carries {mark}",
-                    Tag, text, instance);
+                outcomes.Add(new(false, "hr.not-held", FindingSeverity.Error,
+                    $"医疗机构不在互认登记表中，却标注了 {mark}", $"institution is not in the HR registry but its name carries {mark}", text));
             }
-            return;
+            return outcomes;
         }
 
-        string modality = ds.GetStringOrEmpty(DicomTags.Modality);
-        string? bodyPart = ds.GetString(DicomTags.BodyPartExamined);
-        var held = registry.HeldScopes(institution, modality, bodyPart, ProcedureCodes(ds));
+        var held = registry.HeldScopes(institution, modality, bodyPart, procedureCodes);
         foreach (var mark in known.Distinct())
         {
-            sink.Check(held.Contains(mark, StringComparer.Ordinal), "hr.not-held", FindingSeverity.Error,
-                $"该机构在此检查项目（{modality} {bodyPart}）未取得 {mark} 互认", $"institution does not hold {mark} for this exam item ({modality} {bodyPart})",
-                Tag, text, instance);
+            outcomes.Add(new(held.Contains(mark, StringComparer.Ordinal), "hr.not-held", FindingSeverity.Error,
+                $"该机构在此检查项目（{modality} {bodyPart}）未取得 {mark} 互认", $"institution does not hold {mark} for this exam item ({modality} {bodyPart})", text));
         }
-        if (held.Count == 0) return;
+        if (held.Count == 0) return outcomes;
 
         string largest = held[0];
         var heldMarked = known.Where(m => held.Contains(m, StringComparer.Ordinal)).ToArray();
         if (heldMarked.Length == 0)
         {
-            sink.Fail("hr.missing", FindingSeverity.Error,
-                $"该机构在此检查项目取得 {largest} 互认，但名称后未标注", $"institution holds {largest} for this exam item but the name carries no mark of it",
-                Tag, text, instance);
+            outcomes.Add(new(false, "hr.missing", FindingSeverity.Error,
+                $"该机构在此检查项目取得 {largest} 互认，但名称后未标注", $"institution holds {largest} for this exam item but the name carries no mark of it", text));
         }
         else
         {
-            sink.Check(heldMarked.Contains(largest, StringComparer.Ordinal), "hr.smaller-scope", FindingSeverity.Error,
-                $"应以最大互认范围 {largest} 标注", $"a smaller scope is marked; the largest scope held is {largest} and must be marked",
-                Tag, text, instance);
+            outcomes.Add(new(heldMarked.Contains(largest, StringComparer.Ordinal), "hr.smaller-scope", FindingSeverity.Error,
+                $"应以最大互认范围 {largest} 标注", $"a smaller scope is marked; the largest scope held is {largest} and must be marked", text));
         }
+        return outcomes;
     }
 
     private static string[] ProcedureCodes(DicomDataset ds)

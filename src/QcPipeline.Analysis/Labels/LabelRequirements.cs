@@ -7,7 +7,7 @@ namespace QcPipeline.Analysis.Labels;
 /// present when every tag of at least one alternative is present with a non-empty value.</summary>
 public sealed record LabelRequirement(string Id, string NameZh, string NameEn, IReadOnlyList<DicomTag[]> Alternatives)
 {
-    public IEnumerable<DicomTag> AllTags => Alternatives.SelectMany(a => a).Distinct();
+    public DicomTag[] AllTags { get; } = [.. Alternatives.SelectMany(a => a).Distinct()];
 }
 
 /// <summary>The label mapping per modality: CT, MR, and projection radiography (DX, CR, DR); other modalities get the

@@ -15,23 +15,24 @@ public static class LabelRules
 
     internal static void Check(SeriesHeaders series, FindingSink sink)
     {
-        foreach (var h in series.Instances) CheckInstance(h, sink);
+        var cache = new TextCache();
+        foreach (var h in series.Instances) CheckInstance(h, sink, cache);
         CheckConsistency(series, sink);
     }
 
-    private static void CheckInstance(InstanceHeader h, FindingSink sink)
+    private static void CheckInstance(InstanceHeader h, FindingSink sink, TextCache cache)
     {
         var ds = h.Dataset;
         string instance = FindingSink.InstanceName(h);
         string modality = ds.GetStringOrEmpty(DicomTags.Modality);
         var requirements = LabelRequirements.For(modality);
-        foreach (var req in requirements) CheckRequirement(ds, req, instance, sink);
+        foreach (var req in requirements) CheckRequirement(ds, req, instance, sink, cache);
         if (LabelRequirements.IsProjection(modality) && ds.GetString(DicomTags.BodyPartExamined) is { Length: > 0 } part
             && LabelRequirements.PairedBodyParts.Contains(part))
-            CheckRequirement(ds, LabelRequirements.Laterality, instance, sink);
+            CheckRequirement(ds, LabelRequirements.Laterality, instance, sink, cache);
     }
 
-    private static void CheckRequirement(DicomDataset ds, LabelRequirement req, string instance, FindingSink sink)
+    private static void CheckRequirement(DicomDataset ds, LabelRequirement req, string instance, FindingSink sink, TextCache cache)
     {
         bool satisfied = false;
         DicomTag? firstGap = null;
@@ -65,29 +66,59 @@ public static class LabelRules
         {
             var e = FindElement(ds, tag, out var holder);
             if (e is null || e.Length == 0 || !e.VR.IsAffectedBySpecificCharacterSet()) continue;
-            CheckText(holder!, tag, instance, sink);
+            CheckText(holder!, tag, e, instance, sink, cache);
         }
     }
 
     /// <summary>Strict decoding, then the mojibake heuristics (<see cref="TextQuality"/>). One check.</summary>
-    internal static void CheckText(DicomDataset holder, DicomTag tag, string instance, FindingSink sink)
+    internal static void CheckText(DicomDataset holder, DicomTag tag, DicomElement e, string instance, FindingSink sink, TextCache? cache = null)
     {
-        if (!holder.TryGetString(tag, out var value, out var problem))
+        var outcome = cache is null ? Judge(holder, tag) : cache.Get(holder, tag, e);
+        if (outcome.Problem is { } problem)
         {
             sink.Fail("label.undecodable", FindingSeverity.Error,
-                $"无法按声明的字符集 {holder.CharacterSet} 解码：{problem}",
-                $"value cannot be decoded in the declared character set {holder.CharacterSet}: {problem}",
-                tag, value ?? holder.GetString(tag), instance);
-            return;
+                $"无法按声明的字符集 {outcome.CharacterSet} 解码：{problem}",
+                $"value cannot be decoded in the declared character set {outcome.CharacterSet}: {problem}",
+                tag, outcome.Value, instance);
         }
-        if (value is not null && TextQuality.Inspect(value) is { } sign)
+        else if (outcome.Sign is { } sign)
         {
             sink.Fail("label.mojibake", FindingSeverity.Warning,
-                $"值可按 {holder.CharacterSet} 解码但{sign.ReasonZh}",
-                $"value decodes in {holder.CharacterSet} but {sign.ReasonEn}", tag, value, instance);
-            return;
+                $"值可按 {outcome.CharacterSet} 解码但{sign.ReasonZh}",
+                $"value decodes in {outcome.CharacterSet} but {sign.ReasonEn}", tag, outcome.Value, instance);
         }
-        sink.Pass();
+        else sink.Pass();
+    }
+
+    internal sealed record TextOutcome(string? Value, string? Problem, MojibakeSign? Sign, string CharacterSet);
+
+    private static TextOutcome Judge(DicomDataset holder, DicomTag tag)
+    {
+        string cs = holder.CharacterSet.ToString();
+        if (!holder.TryGetString(tag, out var value, out var problem))
+            return new(value ?? holder.GetString(tag), problem ?? "not decodable", null, cs);
+        return new(value, null, value is null ? null : TextQuality.Inspect(value), cs);
+    }
+
+    /// <summary>The labels of a series repeat on every instance: each distinct (character set, tag, bytes) is decoded
+    /// and judged once.</summary>
+    internal sealed class TextCache
+    {
+        private readonly Dictionary<(string Cs, uint Tag, string Raw), TextOutcome> _outcomes = [];
+        private DicomDataset? _lastHolder;
+        private string _lastKey = "";
+
+        public TextOutcome Get(DicomDataset holder, DicomTag tag, DicomElement e)
+        {
+            if (!ReferenceEquals(holder, _lastHolder))
+            {
+                _lastHolder = holder;
+                _lastKey = string.Join('\\', holder.CharacterSet.Terms) + "|" + holder.CharacterSetProblem;
+            }
+            var key = (_lastKey, tag.Value, System.Text.Encoding.Latin1.GetString(e.Data.Span));
+            if (!_outcomes.TryGetValue(key, out var outcome)) _outcomes[key] = outcome = Judge(holder, tag);
+            return outcome;
+        }
     }
 
     private static void CheckConsistency(SeriesHeaders series, FindingSink sink)
@@ -115,11 +146,13 @@ public static class LabelRules
 
     /// <summary>The element at the top level, else in the shared functional groups, else in the first frame's
     /// (enhanced multi-frame objects keep orientation, thickness, TR/TE there: PS3.3 C.7.6.16).</summary>
+    private static readonly DicomTag[] FunctionalGroups = [DicomTags.SharedFunctionalGroupsSequence, DicomTags.PerFrameFunctionalGroupsSequence];
+
     internal static DicomElement? FindElement(DicomDataset ds, DicomTag tag, out DicomDataset? holder)
     {
         holder = ds;
         if (ds.GetElement(tag) is { } top) return top;
-        foreach (var groups in new[] { DicomTags.SharedFunctionalGroupsSequence, DicomTags.PerFrameFunctionalGroupsSequence })
+        foreach (var groups in FunctionalGroups)
         {
             if (ds.GetSequence(groups) is not { Items.Count: > 0 } sq) continue;
             foreach (var item in sq.Items[0])

@@ -36,8 +36,10 @@ public static class SeriesIntegrityRules
     {
         var list = series.Instances;
         CheckInstanceNumbers(list, sink);
-        CheckPositions(series, options, sink);
-        CheckOrientation(list, sink);
+        var orientations = new double[list.Count][];
+        for (int i = 0; i < list.Count; i++) orientations[i] = Doubles(list[i].Dataset, DicomTags.ImageOrientationPatient);
+        CheckPositions(series, orientations, options, sink);
+        CheckOrientation(orientations, sink);
         foreach (var h in list)
         {
             var ds = h.Dataset;
@@ -45,7 +47,8 @@ public static class SeriesIntegrityRules
             if (string.Equals(ds.GetString(DicomTags.Modality), "CT", StringComparison.OrdinalIgnoreCase)
                 && ds.TryGetInt32(DicomTags.Rows, out int rows) && ds.TryGetInt32(DicomTags.Columns, out int cols))
             {
-                sink.Check(rows >= options.MinimumCtMatrix && cols >= options.MinimumCtMatrix, "series.ct-matrix", FindingSeverity.Error,
+                if (rows >= options.MinimumCtMatrix && cols >= options.MinimumCtMatrix) sink.Pass();
+                else sink.Fail("series.ct-matrix", FindingSeverity.Error,
                     $"CT 图像矩阵小于 {options.MinimumCtMatrix}×{options.MinimumCtMatrix}", $"CT matrix is below {options.MinimumCtMatrix}×{options.MinimumCtMatrix}",
                     DicomTags.Rows, $"{rows}×{cols}", instance);
             }
@@ -89,15 +92,16 @@ public static class SeriesIntegrityRules
     private static string List(List<int> values) =>
         string.Join(", ", values.Take(20).Select(v => v.ToString(Inv))) + (values.Count > 20 ? ", ..." : "");
 
-    private static void CheckPositions(SeriesHeaders series, SeriesIntegrityOptions options, FindingSink sink)
+    private static void CheckPositions(SeriesHeaders series, double[][] orientations, SeriesIntegrityOptions options, FindingSink sink)
     {
         var list = series.Instances;
         bool crossSectional = list.Any(h => h.Dataset.GetString(DicomTags.Modality) is "CT" or "MR" || h.Dataset.Contains(DicomTags.ImagePositionPatient));
         if (!crossSectional) return;
         var slices = new List<(int? Number, double Position, string Instance)>(list.Count);
-        foreach (var h in list)
+        for (int idx = 0; idx < list.Count; idx++)
         {
-            var pos = AnalysisImage.SlicePositionOf(h.Dataset);
+            var h = list[idx];
+            var pos = SlicePosition(h.Dataset, orientations[idx]);
             if (pos is null && !h.Dataset.Contains(DicomTags.ImagePositionPatient) && LabelRules.FindElement(h.Dataset, DicomTags.ImagePositionPatient, out _) is not null) continue; // enhanced multi-frame: positions per frame
             sink.Check(pos is not null, "series.position-missing", FindingSeverity.Warning,
                 "缺少层面位置（Image Position/Orientation (Patient)）", "slice position is missing (Image Position/Orientation (Patient))",
@@ -155,14 +159,36 @@ public static class SeriesIntegrityRules
         }
     }
 
+    /// <summary>All values of a numeric element, parsing DS/IS text once (DicomDataset.GetDoubles re-splits per value).</summary>
+    private static double[] Doubles(DicomDataset ds, DicomTag tag)
+    {
+        if (ds.GetElement(tag) is not { } e) return [];
+        if (e.VR is not (DicomVR.DS or DicomVR.IS)) return ds.GetDoubles(tag);
+        var parts = ds.GetStrings(tag);
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++) if (!DicomValues.TryParseDS(parts[i], out values[i])) return [];
+        return values;
+    }
+
+    /// <summary>Image Position (Patient) projected on the normal of Image Orientation (Patient) (PS3.3 C.7.6.2.1.1);
+    /// without them, <see cref="AnalysisImage.SlicePositionOf"/> (which falls back to Slice Location).</summary>
+    private static double? SlicePosition(DicomDataset ds, double[] iop)
+    {
+        var ipp = Doubles(ds, DicomTags.ImagePositionPatient);
+        if (ipp.Length != 3 || iop.Length != 6) return AnalysisImage.SlicePositionOf(ds);
+        double nx = iop[1] * iop[5] - iop[2] * iop[4];
+        double ny = iop[2] * iop[3] - iop[0] * iop[5];
+        double nz = iop[0] * iop[4] - iop[1] * iop[3];
+        return ipp[0] * nx + ipp[1] * ny + ipp[2] * nz;
+    }
+
     private static string Mm(double v) => v.ToString("0.###", Inv);
 
-    private static void CheckOrientation(IReadOnlyList<InstanceHeader> list, FindingSink sink)
+    private static void CheckOrientation(double[][] orientations, FindingSink sink)
     {
         var distinct = new List<double[]>();
-        foreach (var h in list)
+        foreach (var iop in orientations)
         {
-            var iop = h.Dataset.GetDoubles(DicomTags.ImageOrientationPatient);
             if (iop.Length != 6) continue;
             if (!distinct.Any(d => Same(d, iop))) distinct.Add(iop);
         }
