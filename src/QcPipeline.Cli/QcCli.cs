@@ -41,6 +41,7 @@ public static class QcCli
         root.Add(DumpCommand.Create(console));
         root.Add(JsonCommand.Create(console));
         root.Add(ConvertCommand.Create(console));
+        root.Add(LabelsCommand.Create(console));
         return root;
     }
 }
