@@ -236,7 +236,15 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
     public double[] GetDoubles(DicomTag tag)
     {
         if (GetElement(tag) is not { } e) return [];
-        int n = e.VR is DicomVR.DS or DicomVR.IS ? GetStrings(tag).Length : (e.VR.BinaryUnitSize() is var u and > 0 ? e.Length / u : 0);
+        if (e.VR is DicomVR.DS or DicomVR.IS)
+        {
+            // Split once: each value parsed from the same decoded strings (not re-split per index).
+            var parts = GetStrings(tag);
+            var values = new double[parts.Length];
+            for (int i = 0; i < parts.Length; i++) if (!DicomValues.TryParseDS(parts[i], out values[i])) return [];
+            return values;
+        }
+        int n = e.VR.BinaryUnitSize() is var u and > 0 ? e.Length / u : 0;
         var result = new double[n];
         for (int i = 0; i < n; i++) if (!TryGetDouble(tag, out result[i], i)) return [];
         return result;
