@@ -9,8 +9,7 @@ public class NativeCodecTests
 
     private static void CheckPair(string compressedName, string nativeName)
     {
-        string? compressedPath = TestData.Pydicom(compressedName), nativePath = TestData.Pydicom(nativeName);
-        if (compressedPath is null || nativePath is null) return;
+        string compressedPath = TestData.Pydicom(compressedName), nativePath = TestData.Pydicom(nativeName);
         var compressed = TestDicomScanner.Scan(compressedPath);
         RleCodecTests.AssertFramesMatch(compressed, TestDicomScanner.Scan(nativePath), Registry.Get(compressed.TransferSyntax));
     }
@@ -31,20 +30,17 @@ public class NativeCodecTests
     [InlineData("SC_rgb_small_odd.dcm", "+el", "+il")]
     public void JpegLs_Dcmcjpls_DecodesExactly(string name, string mode, string interleave)
     {
-        string? path = TestData.Pydicom(name);
-        if (path is null) return;
+        string path = TestData.Pydicom(name);
         var temporary = new List<string>();
         try
         {
-            string? native = path;
+            string native = path;
             if (TestDicomScanner.Scan(path).Native is null)
             {
                 native = TestData.Dcmtk("dcmdrle", path, "+te");
-                if (native is null) return;
                 temporary.Add(native);
             }
-            string? compressed = TestData.Dcmtk("dcmcjpls", native, mode, interleave);
-            if (compressed is null) return;
+            string compressed = TestData.Dcmtk("dcmcjpls", native, mode, interleave);
             temporary.Add(compressed);
             var jpegLs = TestDicomScanner.Scan(compressed);
             Assert.Equal(JpegLsCodec.LosslessUid, jpegLs.TransferSyntax);
@@ -59,14 +55,11 @@ public class NativeCodecTests
     [Fact]
     public void JpegLs_NearLossless_WithinNear()
     {
-        string? path = TestData.Pydicom("SC_rgb_rle.dcm");
-        if (path is null) return;
-        string? native = TestData.Dcmtk("dcmdrle", path, "+te");
-        if (native is null) return;
-        string? compressed = TestData.Dcmtk("dcmcjpls", native, "+en");
+        string path = TestData.Pydicom("SC_rgb_rle.dcm");
+        string native = TestData.Dcmtk("dcmdrle", path, "+te");
+        string compressed = TestData.Dcmtk("dcmcjpls", native, "+en");
         try
         {
-            if (compressed is null) return;
             var jpegLs = TestDicomScanner.Scan(compressed);
             Assert.Equal(JpegLsCodec.NearLosslessUid, jpegLs.TransferSyntax);
             var codec = Registry.Get(jpegLs.TransferSyntax);
@@ -92,8 +85,7 @@ public class NativeCodecTests
     [InlineData(Jpeg2000Codec.LosslessUid, "MR_small_jp2klossless.dcm")]
     public void CorruptStreams_ThrowPixelCodecException(string uid, string name)
     {
-        string? path = TestData.Pydicom(name);
-        if (path is null) return;
+        string path = TestData.Pydicom(name);
         var codec = Registry.Get(uid);
         var file = TestDicomScanner.Scan(path);
         var info = file.FrameInfo();

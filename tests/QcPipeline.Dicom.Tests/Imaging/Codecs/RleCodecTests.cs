@@ -66,8 +66,7 @@ public class RleCodecTests
     [InlineData("rtdose_rle.dcm", "rtdose.dcm")]
     public void Decode_PydicomCorpus_MatchesNativeFile(string rleName, string nativeName)
     {
-        string? rlePath = TestData.Pydicom(rleName), nativePath = TestData.Pydicom(nativeName);
-        if (rlePath is null || nativePath is null) return;
+        string rlePath = TestData.Pydicom(rleName), nativePath = TestData.Pydicom(nativeName);
         var rle = TestDicomScanner.Scan(rlePath);
         var native = TestDicomScanner.Scan(nativePath);
         AssertFramesMatch(rle, native);
@@ -83,10 +82,8 @@ public class RleCodecTests
     [InlineData("MR_small_RLE.dcm")]
     public void Decode_PydicomCorpus_MatchesDcmdrle(string name)
     {
-        string? path = TestData.Pydicom(name);
-        if (path is null) return;
-        string? reference = TestData.Dcmtk("dcmdrle", path, "+te");
-        if (reference is null) return;
+        string path = TestData.Pydicom(name);
+        string reference = TestData.Dcmtk("dcmdrle", path, "+te");
         try
         {
             AssertFramesMatch(TestDicomScanner.Scan(path), TestDicomScanner.Scan(reference));
@@ -103,10 +100,8 @@ public class RleCodecTests
     [InlineData("rtdose.dcm")]
     public void Decode_DcmcrleOutput_MatchesOriginal(string name)
     {
-        string? path = TestData.Pydicom(name);
-        if (path is null) return;
-        string? compressed = TestData.Dcmtk("dcmcrle", path);
-        if (compressed is null) return;
+        string path = TestData.Pydicom(name);
+        string compressed = TestData.Dcmtk("dcmcrle", path);
         try
         {
             var rle = TestDicomScanner.Scan(compressed);

@@ -143,11 +143,11 @@ internal static class TestData
     public const string PydicomDir = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
     /// <summary>scripts/test.sh installs DCMTK and the corpus: a missing one fails the test, it never passes vacuously.</summary>
-    private static T? Missing<T>(string what) where T : class =>
+    private static T Missing<T>(string what) where T : class =>
         throw new InvalidOperationException($"{what} not available: run scripts/test.sh, which installs dcmtk and python3-pydicom");
 
     /// <summary>Path of a pydicom corpus file; throws when the corpus is not installed.</summary>
-    public static string? Pydicom(string name)
+    public static string Pydicom(string name)
     {
         string path = Path.Combine(PydicomDir, name);
         return File.Exists(path) ? path : Missing<string>(path);
@@ -157,7 +157,7 @@ internal static class TestData
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
 
     /// <summary>Runs a DCMTK tool "tool [options] input output" and returns the output file path; throws when the tool is missing.</summary>
-    public static string? Dcmtk(string tool, string input, params string[] options)
+    public static string Dcmtk(string tool, string input, params string[] options)
     {
         if (!HasTool(tool) || !File.Exists(input)) return Missing<string>(tool);
         string output = Path.Combine(Path.GetTempPath(), $"qc-codec-{Guid.NewGuid():N}.dcm");
