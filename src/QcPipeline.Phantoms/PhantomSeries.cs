@@ -4,7 +4,8 @@ using QcPipeline.Dicom.IO;
 namespace QcPipeline.Phantoms;
 
 /// <summary>One generated image: the dataset and, for tests and truth checks, its modality values (after
-/// quantisation to stored values, MONOCHROME1 already in MONOCHROME2 sense) with and without noise.</summary>
+/// quantisation to stored values, MONOCHROME1 already in MONOCHROME2 sense) with and without noise. The noiseless CT
+/// image is clamped to the stored range but not rounded (the expectation of the rounded noisy values).</summary>
 public sealed record SimulatedImage(string FileName, string Role, DicomDataset Dataset, int Width, int Height, float[] Noisy, float[] Noiseless);
 
 /// <summary>An in-memory generated set: the images and the manifest (whose file list names the files

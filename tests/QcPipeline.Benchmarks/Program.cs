@@ -31,6 +31,12 @@ if (args is ["--ct-analysis", ..])
     CtAnalysisBenchmarks.PrintTimings();
     return 0;
 }
+if (args is ["--ct-series", ..])
+{
+    // 100 simulator CT slices from bytes in memory, decoding included; see SeriesBenchmarks.
+    SeriesBenchmarks.PrintTimings();
+    return 0;
+}
 if (args is ["--dr-uniformity", ..])
 {
     Console.WriteLine($"dr-uniformity 3000x3000 best of 20: {DrAnalysisBenchmarks.QuickMeasure():F1} ms (CV only {DrAnalysisBenchmarks.QuickMeasure(scan: false):F1} ms)");

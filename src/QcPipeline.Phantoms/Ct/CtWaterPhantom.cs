@@ -51,7 +51,10 @@ public static class CtWaterPhantom
         double i0 = o.PhotonsPerMasPerMm * o.ExposureMas * o.SliceThicknessMm;
         int intercept = o.RescaleIntercept;
         int min = o.SignedPixels ? short.MinValue : 0, max = o.SignedPixels ? short.MaxValue : 4095;
-        var noiselessHu = Quantised(ToHu(fbp.Reconstruct(clean), o), intercept, min, max, out var noiselessStored);
+        // The noiseless image is clamped to the stored range but not rounded: it is the expectation of the stored noisy
+        // values, whose rounding the quantum noise (σ of several HU) dithers away. Rounding it would make a flat region
+        // an integer and bias the truth by up to 0.5 HU (a +5.7 HU offset read as a truth of 6).
+        var noiselessHu = Clamped(ToHu(fbp.Reconstruct(clean), o), intercept, min, max);
 
         var study = uids.For("study");
         var seriesUid = uids.For("series");
@@ -74,7 +77,6 @@ public static class CtWaterPhantom
             var ds = Dataset(o, study, seriesUid, frame, sop, s + 1, z, n, ps, stored);
             images.Add(new SimulatedImage($"CT{s + 1:D4}.dcm", "slice", ds, n, n, hu, noiselessHu));
         }
-        _ = noiselessStored;
 
         var truth = Truth(o, images, noiselessHu, n, ps);
         var manifest = new PhantomManifest
@@ -161,6 +163,14 @@ public static class CtWaterPhantom
         var hu = new double[mu.Length];
         for (int k = 0; k < mu.Length; k++) hu[k] = 1000.0 * (mu[k] - o.MuWaterPerMm) / o.MuWaterPerMm + o.CtNumberOffsetHu;
         return hu;
+    }
+
+    /// <summary>HU clamped to the modality range the stored values can hold (no rounding).</summary>
+    private static float[] Clamped(double[] hu, int intercept, int min, int max)
+    {
+        var modality = new float[hu.Length];
+        for (int k = 0; k < hu.Length; k++) modality[k] = (float)(Math.Clamp(hu[k] - intercept, min, max) + intercept);
+        return modality;
     }
 
     /// <summary>Stored = round(HU − intercept) clamped to the stored range; returns the modality values the file
@@ -260,7 +270,7 @@ public static class CtWaterPhantom
             [WaterHu] = new()
             {
                 Value = water, Unit = "HU",
-                Definition = $"Mean of the noiseless reconstruction (same projections, beam hardening, rings, kernel and FBP, no quantum noise), quantised to stored values exactly as the files, in the {roiText}. Includes cupping and the CT-number offset ({H(o.CtNumberOffsetHu)} HU). Pixels belong to the ROI when their centre is inside. perImage: the same ROI mean on each noisy stored image.",
+                Definition = $"Mean of the noiseless reconstruction (same projections, beam hardening, rings, kernel and FBP, no quantum noise), clamped to the stored range like the files but not rounded (the expectation of the rounded noisy values, whose rounding the noise dithers), in the {roiText}. Includes cupping and the CT-number offset ({H(o.CtNumberOffsetHu)} HU). Pixels belong to the ROI when their centre is inside. perImage: the same ROI mean on each noisy stored image.",
                 Tolerance = Math.Round(waterPer.Max(v => Math.Abs(v - water)) + 0.5, 3),
                 PerImage = waterPer, Rois = [centre],
             },
@@ -274,7 +284,7 @@ public static class CtWaterPhantom
             [UniformityHu] = new()
             {
                 Value = uniformity, Unit = "HU",
-                Definition = "On the noiseless quantised image: max over the 12/3/6/9 o'clock ROIs of |mean(peripheral) − mean(centre)|; all five ROIs are circles of the centre ROI's size, the peripheral ones with their outer edge 10 mm inside the phantom edge (STANDARDS.md §1). perImage: the same on each noisy stored image.",
+                Definition = "On the noiseless image (clamped, not rounded; see ct.water_hu): max over the 12/3/6/9 o'clock ROIs of |mean(peripheral) − mean(centre)|; all five ROIs are circles of the centre ROI's size, the peripheral ones with their outer edge 10 mm inside the phantom edge (STANDARDS.md §1). perImage: the same on each noisy stored image.",
                 Tolerance = Math.Round(uniformityPer.Max(v => Math.Abs(v - uniformity)) + 0.5, 3),
                 PerImage = uniformityPer, Rois = rois,
             },
