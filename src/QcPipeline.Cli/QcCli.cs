@@ -47,6 +47,7 @@ public static class QcCli
         root.Add(ConvertCommand.Create(console));
         root.Add(LabelsCommand.Create(console));
         root.Add(AnalyzeCommand.Create(console));
+        root.Add(PhantomCommand.Create(console));
         return root;
     }
 }
