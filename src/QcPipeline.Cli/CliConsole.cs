@@ -9,6 +9,10 @@ public sealed class CliConsole(TextWriter output, TextWriter error)
     public TextWriter Out { get; } = output;
     public TextWriter Error { get; } = error;
 
+    /// <summary>True when errors go to the process's own stderr and that is a terminal (never in tests, which pass
+    /// their own writers): only then is a progress bar drawn.</summary>
+    public bool ErrorIsTerminal { get; } = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+
     public void Fail(string path, string message) => Error.WriteLine($"qc: {path}: {message}");
 
     /// <summary>Opens a DICOM file, or reports why it cannot be read and returns null. Only the errors a user can

@@ -4,12 +4,16 @@ using QcPipeline.Cli.Commands;
 
 namespace QcPipeline.Cli;
 
-/// <summary>Exit codes of <c>qc</c>. 2 is left out on purpose: shells and some runners use it for their own misuse errors.</summary>
+/// <summary>Exit codes of <c>qc</c>. 2 is used only by <c>qc analyze</c> (inconclusive); the other commands leave it out
+/// because shells and some runners use it for their own misuse errors.</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;
-    /// <summary>At least one input could not be read or written (the message names it); the other inputs were still processed.</summary>
+    /// <summary>At least one input could not be read or written (the message names it); the other inputs were still
+    /// processed. For <c>qc analyze</c> also: a QC test failed.</summary>
     public const int Failed = 1;
+    /// <summary><c>qc analyze</c>: a result is inconclusive and none failed.</summary>
+    public const int Inconclusive = 2;
     /// <summary>The command line was wrong (unknown option, missing argument, bad value).</summary>
     public const int Usage = 3;
 }
@@ -42,6 +46,8 @@ public static class QcCli
         root.Add(JsonCommand.Create(console));
         root.Add(ConvertCommand.Create(console));
         root.Add(LabelsCommand.Create(console));
+        root.Add(AnalyzeCommand.Create(console));
+        root.Add(PhantomCommand.Create(console));
         return root;
     }
 }

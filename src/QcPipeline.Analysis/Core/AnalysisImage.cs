@@ -36,9 +36,13 @@ public sealed record AnalysisImage
 
     public float this[int x, int y] => Pixels[y * Width + x];
 
+    /// <summary>Presentation Intent Type decides when present; else the SOP Class: the DX, mammography and intra-oral
+    /// "For Presentation" classes (…1.1.1.1, …1.1.1.2, …1.1.1.3; their "For Processing" twins append ".1", PS3.4 §B.5).</summary>
     public bool IsForPresentation =>
-        string.Equals(PresentationIntentType, "FOR PRESENTATION", StringComparison.OrdinalIgnoreCase)
-        || (SopClassUid?.EndsWith(".1.1", StringComparison.Ordinal) == true && SopClassUid.StartsWith("1.2.840.10008.5.1.4.1.1.1.", StringComparison.Ordinal));
+        PresentationIntentType is { Length: > 0 } intent
+            ? string.Equals(intent.Trim(), "FOR PRESENTATION", StringComparison.OrdinalIgnoreCase)
+            : SopClassUid is DicomUids.DigitalXRayImageStorageForPresentation or DicomUids.DigitalMammographyXRayImageStorageForPresentation
+                or DicomUids.DigitalIntraOralXRayImageStorageForPresentation;
 
     /// <summary>Builds the image from a dataset (decoding compressed pixel data through the toolkit's codecs).</summary>
     /// <exception cref="DicomPixelDataException">no usable pixel data</exception>

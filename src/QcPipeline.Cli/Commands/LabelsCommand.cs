@@ -14,8 +14,6 @@ namespace QcPipeline.Cli.Commands;
 /// file cannot be read), 3 on a usage error (including an unusable registry).</summary>
 public static class LabelsCommand
 {
-    private const string DicomDirClass = "1.2.840.10008.1.3.10";
-
     public static Command Create(CliConsole console)
     {
         var paths = FileArgument.Many("PATH", "DICOM files or folders (searched recursively)");
@@ -39,27 +37,10 @@ public static class LabelsCommand
             catch (UnauthorizedAccessException ex) { console.Fail(registryPath, ex.Message); return ExitCodes.Usage; }
         }
 
-        int exitCode = ExitCodes.Ok;
         var bySeries = new Dictionary<string, List<InstanceHeader>>(StringComparer.Ordinal);
-        foreach (var path in paths)
-        {
-            if (Directory.Exists(path))
-            {
-                int skipped = 0;
-                foreach (var file in Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                {
-                    if (!TryRead(file, out var header)) { skipped++; continue; }
-                    if (header is not null) Add(bySeries, header);
-                }
-                if (skipped > 0) console.Error.WriteLine($"qc: {path}: skipped {skipped} file(s) that are not readable DICOM");
-            }
-            else
-            {
-                using var file = console.TryOpen(path, DicomReadOptions.HeaderOnly);
-                if (file is null) { exitCode = ExitCodes.Failed; continue; }
-                if (ToHeader(file, path) is { } header) Add(bySeries, header);
-            }
-        }
+        var inputs = new DicomInputs(console, DicomReadOptions.HeaderOnly);
+        inputs.Visit(DicomInputs.Expand(paths), (input, file) => Add(bySeries, new InstanceHeader(file.Dataset, file.TransferSyntax, input.Path)));
+        int exitCode = inputs.AnyFailed ? ExitCodes.Failed : ExitCodes.Ok;
 
         var results = bySeries.OrderBy(p => p.Key, StringComparer.Ordinal)
             .Select(p => SeriesQc.Check(new SeriesHeaders(p.Value), new SeriesQcOptions(registry)))
@@ -75,27 +56,6 @@ public static class LabelsCommand
         string key = header.Dataset.GetString(DicomTags.SeriesInstanceUID) ?? "";
         if (!bySeries.TryGetValue(key, out var list)) bySeries[key] = list = [];
         list.Add(header);
-    }
-
-    /// <summary>Files met while walking a folder: anything that is not DICOM is skipped, not an error.</summary>
-    private static bool TryRead(string path, out InstanceHeader? header)
-    {
-        header = null;
-        try
-        {
-            using var file = DicomFile.Open(path, DicomReadOptions.HeaderOnly);
-            header = ToHeader(file, path);
-            return true;
-        }
-        catch (Exception ex) when (ex is DicomFormatException or IOException or UnauthorizedAccessException) { return false; }
-    }
-
-    /// <summary>An image instance (not a DICOMDIR, not something without a SOP Instance UID) as the rules want it.</summary>
-    private static InstanceHeader? ToHeader(DicomFile file, string path)
-    {
-        if (file.FileMetaInformation.GetString(DicomTags.MediaStorageSOPClassUID) == DicomDirClass) return null;
-        if (file.Dataset.GetString(DicomTags.SOPInstanceUID) is null && file.Dataset.GetString(DicomTags.SeriesInstanceUID) is null) return null;
-        return new InstanceHeader(file.Dataset, file.TransferSyntax, path);
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new()
