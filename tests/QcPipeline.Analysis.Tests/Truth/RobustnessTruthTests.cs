@@ -23,7 +23,7 @@ public class RobustnessTruthTests
     public void Mr_image_analysed_as_ct_water_is_inconclusive()
     {
         var mr = MrPhantom.Generate(new MrOptions { ImageCount = 1 });
-        var r = CtWaterAnalysis.Analyze([RoundTrip(mr.Images[0])], new Phantoms.Ct.CtWaterOptions(), LimitSet.Default);
+        var r = CtWaterAnalysis.Analyze([RoundTrip(mr.Images[0])], new QcPipeline.Analysis.Phantoms.Ct.CtWaterOptions(), LimitSet.Default);
         Assert.Equal(Verdict.Inconclusive, r.Verdict);
         Assert.Contains("not CT", r.InconclusiveReason, StringComparison.Ordinal);
         Assert.Empty(r.Metrics);
@@ -37,7 +37,7 @@ public class RobustnessTruthTests
         ds.AddOrUpdate(DicomTags.PixelData, DicomVR.OW, new ushort[512 * 512]);
         var image = RoundTrip(ds);
         Assert.All(image.Pixels, v => Assert.Equal(-1024f, v));
-        var r = CtWaterAnalysis.Analyze([image], new Phantoms.Ct.CtWaterOptions(), LimitSet.Default);
+        var r = CtWaterAnalysis.Analyze([image], new QcPipeline.Analysis.Phantoms.Ct.CtWaterOptions(), LimitSet.Default);
         Assert.Equal(Verdict.Inconclusive, r.Verdict);
         Assert.False(string.IsNullOrWhiteSpace(r.InconclusiveReason));
         Assert.All(r.Metrics, m => Assert.Equal(Verdict.Inconclusive, m.Verdict));
