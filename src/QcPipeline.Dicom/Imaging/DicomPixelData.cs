@@ -222,7 +222,25 @@ public sealed class DicomPixelData
     public float[] GetModalityFrame(int frame, TransferSyntax transferSyntax, bool normalizeMonochrome1 = true, PixelCodecRegistry? codecs = null)
     {
         var values = new float[Rows * Columns];
-        ToModalityValues(GetFrame(frame, transferSyntax, codecs).Span, values, frame, normalizeMonochrome1);
+        if (!IsEncapsulated || BitsAllocated == 1)
+        {
+            ToModalityValues(GetFrame(frame, transferSyntax, codecs).Span, values, frame, normalizeMonochrome1);
+            return values;
+        }
+        // Decode into a pooled buffer: the native bytes are only an intermediate here, and a fresh frame-sized
+        // array per slice would land on the large object heap.
+        var codec = (codecs ?? DefaultCodecs).Get(transferSyntax.Uid);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(checked((int)FrameSize));
+        try
+        {
+            var native = buffer.AsSpan(0, (int)FrameSize);
+            DecodeFrame(frame, codec, native);
+            ToModalityValues(native, values, frame, normalizeMonochrome1);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
         return values;
     }
 

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace QcPipeline.Dicom.Imaging.Codecs;
 
@@ -49,6 +52,25 @@ public sealed class RleCodec : IPixelCodec
 
         int pixels = (int)info.PixelCount;
         Span<byte> frame = destination[..frameLength];
+        if (bytesPerSample == 2 && info.SamplesPerPixel == 1)
+        {
+            // The common CT/MR case: decode both byte planes contiguously (runs become memset/memcpy), then
+            // interleave them into little-endian 16-bit samples in one vectorised pass.
+            byte[] planes = ArrayPool<byte>.Shared.Rent(2 * pixels);
+            try
+            {
+                var high = planes.AsSpan(0, pixels);
+                var low = planes.AsSpan(pixels, pixels);
+                DecodeSegment(compressed[offsets[0]..offsets[1]], 1, offsets[0], high, 0, 1, pixels);
+                DecodeSegment(compressed[offsets[1]..offsets[2]], 2, offsets[1], low, 0, 1, pixels);
+                Interleave16(low, high, MemoryMarshal.Cast<byte, ushort>(frame));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(planes);
+            }
+            return;
+        }
         for (int segment = 0; segment < expectedSegments; segment++)
         {
             int sample = segment / bytesPerSample;
@@ -58,6 +80,22 @@ public sealed class RleCodec : IPixelCodec
             int stride = strideSamples * bytesPerSample;
             DecodeSegment(compressed[offsets[segment]..offsets[segment + 1]], segment + 1, offsets[segment], frame, start, stride, pixels);
         }
+    }
+
+    private static void Interleave16(ReadOnlySpan<byte> low, ReadOnlySpan<byte> high, Span<ushort> destination)
+    {
+        int n = destination.Length, i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= n - 32; i += 32)
+            {
+                var (l0, l1) = Vector256.Widen(Vector256.Create(low.Slice(i, 32)));
+                var (h0, h1) = Vector256.Widen(Vector256.Create(high.Slice(i, 32)));
+                (l0 | Vector256.ShiftLeft(h0, 8)).CopyTo(destination.Slice(i, 16));
+                (l1 | Vector256.ShiftLeft(h1, 8)).CopyTo(destination.Slice(i + 16, 16));
+            }
+        }
+        for (; i < n; i++) destination[i] = (ushort)(low[i] | (high[i] << 8));
     }
 
     /// <summary>PackBits decoding of one segment (G.3.1) into every <paramref name="stride"/>-th byte from <paramref name="start"/>.</summary>
