@@ -20,4 +20,13 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build QcPipeline.sln -c Release -nologo -v q
-dotnet test QcPipeline.sln -c Release --no-build -nologo -v q --logger "console;verbosity=normal" "$@"
+log=$(mktemp -t qc-test-XXXXXX.log)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test QcPipeline.sln -c Release --no-build -nologo -v q --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || status=$?
+# One plain closing line over all test projects.
+passed=$(awk '/^ +Passed: +[0-9]+$/ {s += $2} END {print s + 0}' "$log")
+failed=$(awk '/^ +Failed: +[0-9]+$/ {s += $2} END {print s + 0}' "$log")
+skipped=$(awk '/^ +Skipped: +[0-9]+$/ {s += $2} END {print s + 0}' "$log")
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
