@@ -12,6 +12,7 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
 {
     private readonly List<DicomItem> _items;
     private DicomCharacterSet? _charset;
+    private bool _unsorted;
     private string? _charsetProblem;
 
     public DicomDataset() { _items = []; }
@@ -52,12 +53,29 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
         else _items.Insert(~i, item);
     }
 
-    /// <summary>Appends during parsing; the caller guarantees ascending order or falls back to insert.</summary>
+    /// <summary>Appends during parsing. Out-of-order input is only noted here and sorted once by
+    /// <see cref="FinishParse"/>: inserting each element in place would be quadratic on hostile input.</summary>
     internal void AddParsed(DicomItem item)
     {
         int n = _items.Count;
-        if (n == 0 || _items[n - 1].Tag < item.Tag) _items.Add(item);
-        else AddOrUpdate(item); // out of order or duplicate in the input: the last one wins
+        if (n > 0 && !(_items[n - 1].Tag < item.Tag)) _unsorted = true;
+        _items.Add(item);
+    }
+
+    /// <summary>Restores ascending tag order after parsing; of duplicate tags the last one read wins.</summary>
+    internal void FinishParse()
+    {
+        if (!_unsorted) return;
+        _unsorted = false;
+        var ordered = _items.Select((item, index) => (item, index)).OrderBy(p => p.item.Tag.Value).ThenBy(p => p.index).ToList();
+        _items.Clear();
+        foreach (var (item, _) in ordered)
+        {
+            int n = _items.Count;
+            if (n > 0 && _items[n - 1].Tag == item.Tag) _items[n - 1] = item;
+            else _items.Add(item);
+        }
+        _charset = null;
     }
 
     public bool Remove(DicomTag tag)

@@ -74,6 +74,9 @@ public sealed class DicomFile : IDisposable
         {
             if (filled == buffer.Length)
             {
+                // A seekable stream read to its known end needs no larger buffer: parse what we have.
+                if (!options.StopBeforePixelData && stream.CanSeek && stream.Position >= stream.Length)
+                    return Parse(buffer, filled, partial: false, options);
                 if (buffer.Length >= Array.MaxLength) throw new DicomFormatException("stream is too large to read whole");
                 // Header-only re-parses the prefix after each growth: grow 4x so the wasted parses stay a third of the last.
                 Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * (options.StopBeforePixelData ? 4 : 2) + 1024, Array.MaxLength));
@@ -144,8 +147,10 @@ public sealed class DicomFile : IDisposable
                 catch (DatasetParser.NeedMoreDataException)
                 {
                     if (!partial) throw new DicomFormatException("unexpected end of data");
-                    if (chunk >= Array.MaxLength / 2) throw new DicomFormatException("header too large");
-                    chunk *= 4;
+                    // Grow 4x (each growth re-parses the prefix), never past the file or the largest array.
+                    long next = Math.Min(Math.Min((long)chunk * 4, fileLength), Array.MaxLength);
+                    if (next <= chunk) throw new DicomFormatException($"header longer than {chunk} bytes: read this file whole or not at all");
+                    chunk = (int)next;
                 }
             }
         }

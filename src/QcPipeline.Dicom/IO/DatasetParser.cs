@@ -39,7 +39,9 @@ internal sealed class DatasetParser
     /// <summary>Parses the top-level dataset from <paramref name="start"/> to the end of the buffer. Returns the end position.</summary>
     public int ParseTopLevel(DicomDataset ds, int start, bool explicitVR, bool littleEndian)
     {
-        return ParseItems(ds, start, _limit, explicitVR, littleEndian, depth: 0, untilItemDelimiter: false, topLevel: true);
+        int end = ParseItems(ds, start, _limit, explicitVR, littleEndian, depth: 0, untilItemDelimiter: false, topLevel: true);
+        ds.FinishParse();
+        return end;
     }
 
     /// <summary>Parses group 0002 (always explicit VR little endian, PS3.10 §7.1) and stops at the first other group.</summary>
@@ -53,6 +55,7 @@ internal sealed class DatasetParser
             if (group != 0x0002) break;
             pos = ParseElement(meta, pos, _limit, explicitVR: true, littleEndian: true, depth: 0, topLevel: false, out _);
         }
+        meta.FinishParse();
         return pos;
     }
 
@@ -286,6 +289,7 @@ internal sealed class DatasetParser
                 ParseItems(item, itemStart, itemEnd, explicitVR, littleEndian, depth, untilItemDelimiter: false, topLevel: false);
                 pos = itemEnd;
             }
+            item.FinishParse();
             sq.Items.Add(item);
         }
     }

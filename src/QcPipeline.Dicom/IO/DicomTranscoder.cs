@@ -21,6 +21,7 @@ public static class DicomTranscoder
             if (target.IsEncapsulated && target != TransferSyntax.RleLossless)
                 throw new NotSupportedException($"encoding to {target.Name} is not supported; the writable syntaxes are the native ones and RLE Lossless");
             var p = DicomPixelData.Create(ds);
+            if (p.BitsAllocated == 1) throw new NotSupportedException("1-bit pixel data is not transcoded between native and encapsulated form");
             var native = new byte[checked(p.FrameSize * p.NumberOfFrames)];
             for (int f = 0; f < p.NumberOfFrames; f++)
                 p.GetFrame(f, source.TransferSyntax, codecs).Span.CopyTo(native.AsSpan((int)(f * p.FrameSize)));

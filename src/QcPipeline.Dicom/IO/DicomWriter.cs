@@ -119,9 +119,9 @@ public static class DicomWriter
             var data = e.Data.Span;
             int padded = data.Length + (data.Length & 1);
             var vr = e.VR;
+            int unit = vr.BinaryUnitSize(); // of the value's own VR, even when it is written as UN below
             if (explicitVR && !vr.HasLongLength() && padded > ushort.MaxValue) vr = DicomVR.UN; // PS3.5 §6.2.2: too long for a 16-bit length
             Header(e.Tag, vr, (uint)padded);
-            int unit = vr.BinaryUnitSize();
             if (!little && unit > 1 && data.Length > 0)
             {
                 var copy = data.ToArray();

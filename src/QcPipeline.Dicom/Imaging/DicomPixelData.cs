@@ -69,6 +69,13 @@ public sealed class DicomPixelData
         if (BitsStored < 1 || BitsStored > BitsAllocated) throw new DicomPixelDataException($"Bits Stored {BitsStored} does not fit Bits Allocated {BitsAllocated}");
         if (HighBit < BitsStored - 1 || HighBit >= BitsAllocated) throw new DicomPixelDataException($"High Bit {HighBit} is inconsistent with Bits Stored {BitsStored}");
         if (SamplesPerPixel is < 1 or > 4) throw new DicomPixelDataException($"Samples per Pixel {SamplesPerPixel} is not supported");
+        if (PlanarConfiguration is not (0 or 1)) throw new DicomPixelDataException($"Planar Configuration {PlanarConfiguration} is not 0 or 1");
+        if (NumberOfFrames < 1) throw new DicomPixelDataException($"Number of Frames {NumberOfFrames} is not positive");
+        // Header values drive allocations: a frame (and its modality values, 4 bytes a pixel) must fit in an array.
+        if (FrameSize > Array.MaxLength || (long)Rows * Columns * sizeof(float) > Array.MaxLength)
+            throw new DicomPixelDataException($"a frame of {Rows}x{Columns}x{SamplesPerPixel} at {BitsAllocated} bits is too large to hold in memory");
+        if (_pixelItem is DicomFragmentSequence f && NumberOfFrames > Math.Max(1, f.Fragments.Count))
+            throw new DicomPixelDataException($"Number of Frames {NumberOfFrames} exceeds the {f.Fragments.Count} fragment(s) of the encapsulated pixel data");
         if (_pixelItem is DicomElement e)
         {
             long need = BitsAllocated == 1 ? ((long)Rows * Columns * SamplesPerPixel * NumberOfFrames + 7) / 8 : FrameSize * NumberOfFrames;
@@ -179,8 +186,9 @@ public sealed class DicomPixelData
         {
             ulong begin = offsets[frame];
             ulong end = frame + 1 < offsets.Length ? offsets[frame + 1] : pos;
-            int first = Array.IndexOf(starts, begin);
+            int first = Array.BinarySearch(starts, begin);
             if (first < 0) throw new DicomPixelDataException($"offset table entry {frame} ({begin}) does not point at a fragment");
+            if (end <= begin) throw new DicomPixelDataException($"offset table entries {frame} ({begin}) and {frame + 1} ({end}) do not increase");
             var list = new List<ReadOnlyMemory<byte>>();
             for (int i = first; i < fragments.Count && starts[i] < end; i++) list.Add(fragments[i]);
             if (lengths.Length > frame && list.Count == 1 && lengths[frame] <= (ulong)list[0].Length)
@@ -216,6 +224,7 @@ public sealed class DicomPixelData
         var compressed = GetEncapsulatedFrame(frame);
         try { codec.Decode(compressed.Span, info, destination); }
         catch (PixelCodecException ex) { throw new DicomPixelDataException($"frame {frame}: {ex.Message}", ex); }
+        catch (ArgumentException ex) { throw new DicomPixelDataException($"frame {frame}: the image description does not suit the codec: {ex.Message}", ex); }
     }
 
     /// <summary>Convenience: one frame as modality values (e.g. HU for CT), decoding when needed.</summary>
