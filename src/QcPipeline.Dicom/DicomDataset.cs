@@ -379,7 +379,7 @@ public sealed class DicomDataset : IEnumerable<DicomItem>
             copy._items.Add(item switch
             {
                 DicomSequence sq => new DicomSequence(sq.Tag, sq.Items.Select(i => i.Clone())),
-                DicomElement e => new DicomElement(e.Tag, e.VR, e.Data),
+                DicomElement e => new DicomElement(e.Tag, e.VR, e.Data) { BulkDataUri = e.BulkDataUri },
                 DicomFragmentSequence f => new DicomFragmentSequence(f.Tag, f.VR, f.OffsetTable, f.Fragments),
                 _ => item,
             });

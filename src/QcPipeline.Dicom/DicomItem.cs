@@ -21,6 +21,10 @@ public sealed class DicomElement : DicomItem
     public ReadOnlyMemory<byte> Data { get; internal set; }
     public int Length => Data.Length;
 
+    /// <summary>Where the value lives when it was read from DICOM JSON as a BulkDataURI without being fetched
+    /// (PS3.18 F.2.6); the value is then empty. Null otherwise.</summary>
+    public string? BulkDataUri { get; internal set; }
+
     /// <summary>The value as an array of a binary type, without copying (little-endian host assumed).</summary>
     public ReadOnlySpan<T> AsSpan<T>() where T : struct => MemoryMarshal.Cast<byte, T>(Data.Span);
 }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -21,7 +20,6 @@ namespace QcPipeline.Dicom.Json;
 /// </remarks>
 public static class DicomJson
 {
-    private static readonly ConditionalWeakTable<DicomElement, string> BulkDataUris = [];
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 512 };
 
@@ -141,7 +139,11 @@ public static class DicomJson
     // ------------------------------------------------------------------ bulk data references
 
     /// <summary>The BulkDataURI of an element read without a resolver (its value is empty until fetched).</summary>
-    public static bool TryGetBulkDataUri(DicomElement element, out string uri) => BulkDataUris.TryGetValue(element, out uri!);
+    public static bool TryGetBulkDataUri(DicomElement element, out string uri)
+    {
+        uri = element.BulkDataUri!;
+        return uri is not null;
+    }
 
-    internal static void RememberBulkDataUri(DicomElement element, string uri) => BulkDataUris.AddOrUpdate(element, uri);
+    internal static void RememberBulkDataUri(DicomElement element, string uri) => element.BulkDataUri = uri;
 }
