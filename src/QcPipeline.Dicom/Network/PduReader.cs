@@ -20,7 +20,9 @@ public sealed class PduReader
     /// the PDV headers loosely.</summary>
     public PduReader(uint maxReceivePduLength = DefaultMaxReceivePduLength, uint slack = DefaultHeaderSlack)
     {
-        MaxPduLength = maxReceivePduLength == 0 ? uint.MaxValue : Math.Min((ulong)maxReceivePduLength + slack, int.MaxValue - HeaderLength) is var m ? (uint)m : 0;
+        // 0 announces "no limit"; we still never buffer more than an array can hold.
+        const uint hardLimit = int.MaxValue - 64;
+        MaxPduLength = maxReceivePduLength == 0 ? hardLimit : (uint)Math.Min((ulong)maxReceivePduLength + slack, hardLimit);
     }
 
     /// <summary>Largest PDU body (length field) accepted.</summary>
