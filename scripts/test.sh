@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests need: DCMTK (reference peer and corpus builder), pydicom's bundled
-# test files (real files written by others), the native JPEG-LS / JPEG 2000 decoders.
+# test files (real files written by others), the native JPEG-LS / JPEG 2000 decoders, OpenJPEG's encoder.
 need=()
 command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
 [ -d /usr/lib/python3/dist-packages/pydicom/data/test_files ] || need+=(python3-pydicom)
 ldconfig -p | grep -q 'libcharls.so.2' || need+=(libcharls2)
 ldconfig -p | grep -q 'libopenjp2.so.7' || need+=(libopenjp2-7)
+command -v opj_compress >/dev/null 2>&1 || need+=(libopenjp2-tools)   # JPEG 2000 encoder for compressed-input tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
