@@ -194,11 +194,11 @@ public sealed class DicomServer(DicomServerOptions? options = null)
                             if (!pdv.IsLast) continue;
                             var cmd = ParseCommand(command.WrittenSpan);
                             command.Clear();
-                            if (!cmd.TryGetValue(0x0100, out var cf) || cf.Length < 2 || BinaryPrimitives.ReadUInt16LittleEndian(cf) != CEchoRq)
+                            if (!cmd.TryGetInt32(DicomTags.CommandField, out var cf) || cf != CEchoRq)
                                 throw new DicomNetworkException(AbortReason.UnexpectedPduParameter, PduType.PDataTransfer, "command", 0,
                                     "only C-ECHO-RQ is supported");
-                            ushort messageId = cmd.TryGetValue(0x0110, out var mid) && mid.Length >= 2 ? BinaryPrimitives.ReadUInt16LittleEndian(mid) : (ushort)0;
-                            string sopClass = cmd.TryGetValue(0x0002, out var sc) ? Encoding.ASCII.GetString(sc).TrimEnd('\0', ' ') : VerificationSopClass;
+                            ushort messageId = (ushort)cmd.GetInt32OrDefault(DicomTags.MessageID);
+                            string sopClass = cmd.GetString(DicomTags.AffectedSOPClassUID) ?? VerificationSopClass;
                             var rsp = BuildEchoResponse(messageId, sopClass);
                             var output = new ArrayBufferWriter<byte>();
                             PduWriter.WriteFragments(output, pdv.PresentationContextId, isCommand: true, rsp, peerMax);
@@ -255,63 +255,41 @@ public sealed class DicomServer(DicomServerOptions? options = null)
         return new PresentationContextAccept(pc.Id, PresentationContextResult.TransferSyntaxesNotSupported, "");
     }
 
-    /// <summary>Parses a command set (always Implicit VR Little Endian, PS3.7 §6.3.1) into group 0000
-    /// element values keyed by element number.</summary>
-    internal static Dictionary<ushort, byte[]> ParseCommand(ReadOnlySpan<byte> data)
+    /// <summary>Parses a command set (always Implicit VR Little Endian, PS3.7 §6.3.1) with the toolkit's dataset
+    /// parser; only group 0000 may appear.</summary>
+    internal static DicomDataset ParseCommand(ReadOnlySpan<byte> data)
     {
-        var result = new Dictionary<ushort, byte[]>();
-        int pos = 0;
-        while (pos < data.Length)
+        var bytes = data.ToArray();
+        var ds = new DicomDataset();
+        try
         {
-            if (data.Length - pos < 8)
-                throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", pos, "truncated command element header");
-            ushort group = BinaryPrimitives.ReadUInt16LittleEndian(data[pos..]);
-            ushort element = BinaryPrimitives.ReadUInt16LittleEndian(data[(pos + 2)..]);
-            uint length = BinaryPrimitives.ReadUInt32LittleEndian(data[(pos + 4)..]);
-            if (group != 0x0000)
-                throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", pos, $"element ({group:X4},{element:X4}) outside the command group");
-            if (length > (uint)(data.Length - pos - 8))
-                throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", pos, $"element (0000,{element:X4}) length {length} overruns the command set");
-            result[element] = data.Slice(pos + 8, (int)length).ToArray();
-            pos += 8 + (int)length;
+            new DatasetParser(bytes, bytes.Length, partial: false, DicomReadOptions.Default).ParseTopLevel(ds, 0, explicitVR: false, littleEndian: true);
         }
-        return result;
+        catch (DicomFormatException ex)
+        {
+            throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", (int)ex.Offset, ex.Message);
+        }
+        if (ds.FirstOrDefault(i => i.Tag.Group != 0x0000) is { } stray)
+            throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", 0, $"element {stray.Tag} outside the command group");
+        return ds;
     }
 
     /// <summary>The C-ECHO-RSP command set (PS3.7 §9.3.5.2), Implicit VR LE, with its group length.</summary>
     internal static byte[] BuildEchoResponse(ushort messageIdBeingRespondedTo, string affectedSopClassUid)
     {
-        var body = new ArrayBufferWriter<byte>();
-        var uid = Encoding.ASCII.GetBytes(affectedSopClassUid);
-        if ((uid.Length & 1) == 1) uid = [.. uid, 0];
-        Element(body, 0x0002, uid);
-        Element(body, 0x0100, U16(CEchoRsp));
-        Element(body, 0x0120, U16(messageIdBeingRespondedTo));
-        Element(body, 0x0800, U16(NoDataSet));
-        Element(body, 0x0900, U16(0x0000));
-        var all = new ArrayBufferWriter<byte>();
-        var gl = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(gl, (uint)body.WrittenCount);
-        Element(all, 0x0000, gl);
-        all.Write(body.WrittenSpan);
-        return all.WrittenSpan.ToArray();
-    }
-
-    private static byte[] U16(ushort v)
-    {
-        var b = new byte[2];
-        BinaryPrimitives.WriteUInt16LittleEndian(b, v);
-        return b;
-    }
-
-    private static void Element(ArrayBufferWriter<byte> w, ushort element, ReadOnlySpan<byte> value)
-    {
-        var h = w.GetSpan(8);
-        BinaryPrimitives.WriteUInt16LittleEndian(h, 0x0000);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[2..], element);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)value.Length);
-        w.Advance(8);
-        w.Write(value);
+        var ds = new DicomDataset();
+        ds.AddOrUpdate(DicomTags.AffectedSOPClassUID, DicomVR.UI, affectedSopClassUid);
+        ds.AddOrUpdate(DicomTags.CommandField, DicomVR.US, CEchoRsp);
+        ds.AddOrUpdate(DicomTags.MessageIDBeingRespondedTo, DicomVR.US, messageIdBeingRespondedTo);
+        ds.AddOrUpdate(DicomTags.CommandDataSetType, DicomVR.US, NoDataSet);
+        ds.AddOrUpdate(DicomTags.Status, DicomVR.US, (ushort)0x0000);
+        using var body = new MemoryStream();
+        DicomWriter.WriteDataset(body, ds, TransferSyntax.ImplicitVRLittleEndian, DicomWriteOptions.Default);
+        // (0000,0000) Command Group Length: the bytes that follow it (PS3.7 §6.3.1).
+        ds.AddOrUpdate(DicomTags.CommandGroupLength, DicomVR.UL, checked((uint)body.Length));
+        using var all = new MemoryStream();
+        DicomWriter.WriteDataset(all, ds, TransferSyntax.ImplicitVRLittleEndian, DicomWriteOptions.Default with { KeepGroupLengths = true });
+        return all.ToArray();
     }
 
     private static async Task Send(Stream stream, Pdu pdu, CancellationToken cancellationToken)
