@@ -27,18 +27,18 @@ public sealed record LimitSet(string Id, int Version, LimitKind Kind, IReadOnlyD
     public static LimitSet Default { get; } = new("default-constancy", 1, LimitKind.Constancy, new Dictionary<string, Limit>(StringComparer.Ordinal)
     {
         // CT (STANDARDS.md §1)
-        ["ct.water_hu"] = Limit.Within(0, 6),
-        ["ct.uniformity_hu"] = Limit.AtMost(6),
-        ["ct.noise_percent"] = Limit.Below(0.45),
-        ["ct.mtf10_lpcm"] = new Limit(5.0, null, MinExclusive: true),
+        [MetricNames.CtWaterHu] = Limit.Within(0, 6),
+        [MetricNames.CtUniformityHu] = Limit.AtMost(6),
+        [MetricNames.CtNoisePercent] = Limit.Below(0.45),
+        [MetricNames.CtMtf10] = new Limit(5.0, null, MinExclusive: true),
         // DR (§2)
-        ["dr.uniformity_cv_percent"] = Limit.AtMost(5.0),
-        ["dr.stp_r2"] = Limit.AtLeast(0.95),
-        ["dr.lag_percent"] = Limit.AtMost(5.0),
+        [MetricNames.DrUniformityCv] = Limit.AtMost(5.0),
+        [MetricNames.DrStpR2] = Limit.AtLeast(0.95),
+        [MetricNames.DrLagPercent] = Limit.AtMost(5.0),
         // dr.dark_mean is judged against the device baseline (±50 %), see BaselineLimits.
         // MR (§3, defaults): PIU ≥ 87.5 % below 3 T (82.0 % at 3 T is the field-strength override), ghosting ≤ 2.5 %.
-        ["mr.piu_percent"] = Limit.AtLeast(87.5),
-        ["mr.ghosting_percent"] = Limit.AtMost(2.5),
+        [MetricNames.MrPiu] = Limit.AtLeast(87.5),
+        [MetricNames.MrGhosting] = Limit.AtMost(2.5),
         // mr.snr is judged against the device baseline (±10 %), see BaselineLimits.
     });
 

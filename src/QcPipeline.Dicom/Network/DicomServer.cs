@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Net.Sockets;
-using System.Text;
 using QcPipeline.Dicom.IO;
 
 namespace QcPipeline.Dicom.Network;

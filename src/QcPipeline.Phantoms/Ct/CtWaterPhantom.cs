@@ -11,10 +11,10 @@ namespace QcPipeline.Phantoms.Ct;
 /// quantisation to stored values. Truth comes from the same reconstruction without quantum noise.</summary>
 public static class CtWaterPhantom
 {
-    public const string WaterHu = "ct.water_hu";
-    public const string NoisePercent = "ct.noise_percent";
-    public const string UniformityHu = "ct.uniformity_hu";
-    public const string Mtf10 = "ct.mtf10_lpcm";
+    public const string WaterHu = QcPipeline.Analysis.MetricNames.CtWaterHu;
+    public const string NoisePercent = QcPipeline.Analysis.MetricNames.CtNoisePercent;
+    public const string UniformityHu = QcPipeline.Analysis.MetricNames.CtUniformityHu;
+    public const string Mtf10 = QcPipeline.Analysis.MetricNames.CtMtf10;
 
     private const int SubRays = 4; // sub-rays per channel: the detector aperture averages intensity over its width
 

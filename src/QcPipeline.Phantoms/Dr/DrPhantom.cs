@@ -9,10 +9,10 @@ namespace QcPipeline.Phantoms.Dr;
 /// inverse-square fall-off and a smooth gain map; a signal-transfer series; a dark image; a lag pair.</summary>
 public static class DrPhantom
 {
-    public const string UniformityCv = "dr.uniformity_cv_percent";
-    public const string StpR2 = "dr.stp_r2";
-    public const string DarkMean = "dr.dark_mean";
-    public const string LagPercent = "dr.lag_percent";
+    public const string UniformityCv = QcPipeline.Analysis.MetricNames.DrUniformityCv;
+    public const string StpR2 = QcPipeline.Analysis.MetricNames.DrStpR2;
+    public const string DarkMean = QcPipeline.Analysis.MetricNames.DrDarkMean;
+    public const string LagPercent = QcPipeline.Analysis.MetricNames.DrLagPercent;
 
     public static PhantomManifest Generate(DrOptions options, string outputDir, TransferSyntax? transferSyntax = null)
     {

@@ -10,9 +10,9 @@ namespace QcPipeline.Phantoms.Mr;
 /// test guidance (PIU, ghosting ratio) and NEMA MS 1 (SNR), measured on the noiseless image.</summary>
 public static class MrPhantom
 {
-    public const string Snr = "mr.snr";
-    public const string Piu = "mr.piu_percent";
-    public const string Ghosting = "mr.ghosting_percent";
+    public const string Snr = QcPipeline.Analysis.MetricNames.MrSnr;
+    public const string Piu = QcPipeline.Analysis.MetricNames.MrPiu;
+    public const string Ghosting = QcPipeline.Analysis.MetricNames.MrGhosting;
     private const int Supersample = 4;
 
     public static PhantomManifest Generate(MrOptions options, string outputDir, TransferSyntax? transferSyntax = null)

@@ -12,7 +12,7 @@ public static class CtMtfAnalysis
 {
     public const string Profile = "ct-mtf";
     public const string AlgorithmVersion = "ct-mtf/1.0.0";
-    public const string Mtf10Metric = "ct.mtf10_lpcm";
+    public const string Mtf10Metric = MetricNames.CtMtf10;
     public const string Mtf50Metric = "ct.mtf50_lpcm";
 
     public static AnalysisResult Analyze(IReadOnlyList<AnalysisImage> slices, CtMtfOptions options, LimitSet limits)

@@ -15,9 +15,9 @@ public static class CtWaterAnalysis
     public const string Profile = "ct-water";
     public const string AlgorithmVersion = "ct-water/1.0.0";
 
-    public const string WaterMetric = "ct.water_hu";
-    public const string NoiseMetric = "ct.noise_percent";
-    public const string UniformityMetric = "ct.uniformity_hu";
+    public const string WaterMetric = MetricNames.CtWaterHu;
+    public const string NoiseMetric = MetricNames.CtNoisePercent;
+    public const string UniformityMetric = MetricNames.CtUniformityHu;
     public const string AirMetric = "ct.air_hu";
     public const string CentringMetric = "ct.centring_mm";
     public const string DiameterMetric = "ct.diameter_mm";

@@ -34,7 +34,7 @@ public static class DrDark
 {
     public const string Profile = "dr-dark";
     public const string AlgorithmVersion = "1.0";
-    public const string MeanMetric = "dr.dark_mean";
+    public const string MeanMetric = MetricNames.DrDarkMean;
     public const string SdMetric = "dr.dark_sd";
     public const string NoBaseline = "no baseline stored";
 

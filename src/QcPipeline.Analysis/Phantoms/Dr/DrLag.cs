@@ -29,7 +29,7 @@ public static class DrLag
 {
     public const string Profile = "dr-lag";
     public const string AlgorithmVersion = "1.0";
-    public const string LagMetric = "dr.lag_percent";
+    public const string LagMetric = MetricNames.DrLagPercent;
 
     public static AnalysisResult Analyze(AnalysisImage attenuatorImage, AnalysisImage flatImage, DrLagOptions? options = null, LimitSet? limits = null)
     {

@@ -30,7 +30,7 @@ public static class DrSignalTransfer
 {
     public const string Profile = "dr-stp";
     public const string AlgorithmVersion = "1.0";
-    public const string R2Metric = "dr.stp_r2";
+    public const string R2Metric = MetricNames.DrStpR2;
     public const string SlopeMetric = "dr.stp_slope";
     public const string InterceptMetric = "dr.stp_intercept";
     public const int MinImages = 4;

@@ -28,7 +28,7 @@ public static class DrUniformity
 {
     public const string Profile = "dr-uniformity";
     public const string AlgorithmVersion = "1.0";
-    public const string CvMetric = "dr.uniformity_cv_percent";
+    public const string CvMetric = MetricNames.DrUniformityCv;
 
     private static readonly (string Label, double Fx, double Fy)[] Positions =
     [

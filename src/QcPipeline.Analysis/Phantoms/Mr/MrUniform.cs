@@ -55,12 +55,12 @@ public static class MrUniform
 {
     public const string Profile = "mr-uniform";
     public const string AlgorithmVersion = "1.0";
-    public const string SnrMetric = "mr.snr";
+    public const string SnrMetric = MetricNames.MrSnr;
     public const string SnrSingleMetric = "mr.snr_single";
     public const string SnrMethodMetric = "mr.snr_method";
-    public const string PiuMetric = "mr.piu_percent";
+    public const string PiuMetric = MetricNames.MrPiu;
     public const string Piu3TMetric = "mr.piu_percent@3T";
-    public const string GhostingMetric = "mr.ghosting_percent";
+    public const string GhostingMetric = MetricNames.MrGhosting;
     public const string NoBaseline = "no baseline stored";
     /// <summary>ACR value at 3 T, used when the limit set has no <see cref="Piu3TMetric"/>.</summary>
     public static readonly Limit Piu3TDefault = Limit.AtLeast(82.0);
