@@ -29,6 +29,8 @@ public sealed class DicomFile : IDisposable
     public bool HadFileMeta { get; private set; }
     /// <summary>Header-only reads: offset of the Pixel Data element header in the file, else -1.</summary>
     public long PixelDataOffset { get; private set; } = -1;
+    /// <summary>Offset of the first byte of the data set (after preamble and File Meta Information) in the input.</summary>
+    public long DatasetOffset { get; private set; }
 
     // ------------------------------------------------------------------ reading
 
@@ -223,7 +225,7 @@ public sealed class DicomFile : IDisposable
         }
 
         var dataset = new DicomDataset(128) { FallbackEncoding = options.FallbackEncoding };
-        var file = new DicomFile(dataset, meta, ts) { HadPreamble = hadPreamble, HadFileMeta = hadMeta };
+        var file = new DicomFile(dataset, meta, ts) { HadPreamble = hadPreamble, HadFileMeta = hadMeta, DatasetOffset = pos };
         if (ts.IsDeflated)
         {
             if (partial) { /* must inflate everything anyway */ throw new DatasetParser.NeedMoreDataException(); }

@@ -1,5 +1,8 @@
-using System.Buffers;
+using System.ComponentModel;
+using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using QcPipeline.Dicom.IO;
 
 namespace QcPipeline.Dicom.Network;
@@ -10,11 +13,58 @@ public sealed record DicomServerOptions
     /// <summary>Our (called) AE title; an A-ASSOCIATE-RQ addressed to any other title is rejected (reason 7).</summary>
     public string AeTitle { get; init; } = "QCPIPE";
 
-    /// <summary>Maximum PDU length we receive, announced in the A-ASSOCIATE-AC.</summary>
-    public uint MaxPduLength { get; init; } = PduReader.DefaultMaxReceivePduLength;
+    /// <summary>Maximum PDU length we receive, announced in the A-ASSOCIATE-AC (sub-item 0x51).</summary>
+    public uint MaxPduLength { get; init; } = 256 * 1024;
 
-    /// <summary>A-ABORT the association when no PDU arrives for this long; null waits forever.</summary>
+    /// <summary>ARTIM (PS3.8 §9.1.5): how long a new connection may take to send its A-ASSOCIATE-RQ, and how long
+    /// we wait for the peer to close after a release or reject.</summary>
+    public TimeSpan ArtimTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A-ABORT an established association when no PDU arrives for this long; null waits forever.</summary>
     public TimeSpan? IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Concurrent associations. Beyond it an A-ASSOCIATE-RQ is answered A-ASSOCIATE-RJ transient,
+    /// source service-provider (presentation), reason 2 "local limit exceeded" (PS3.8 §9.3.4).</summary>
+    public int MaxAssociations { get; init; } = 32;
+
+    /// <summary>Operations we perform at once per association when the requestor negotiates an asynchronous
+    /// operations window (PS3.7 §D.3.3.3); without negotiation, one.</summary>
+    public ushort MaxOperationsPerformed { get; init; } = 8;
+
+    /// <summary>Transfer syntaxes we accept, most preferred first. For each presentation context the first of these
+    /// that the requestor proposed is chosen.</summary>
+    public IReadOnlyList<string> TransferSyntaxes { get; init; } = DefaultTransferSyntaxes;
+
+    /// <summary>Which abstract syntaxes are accepted; null means Verification and every Storage SOP class.</summary>
+    public Func<string, bool>? AcceptAbstractSyntax { get; init; }
+
+    /// <summary>Calling AE / host / user identity policy; null accepts every calling AE title.</summary>
+    public IAssociationPolicy? Policy { get; init; }
+
+    /// <summary>TLS (PS3.15 Annex B.1): when set, every connection is a TLS server stream with these options.</summary>
+    public SslServerAuthenticationOptions? Tls { get; init; }
+
+    /// <summary>Limit for the TLS handshake.</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Explicit VR LE, Implicit VR LE, Deflate, RLE, JPEG Lossless (SV1 and process 14), JPEG-LS lossless,
+    /// JPEG 2000 lossless; then Explicit VR big endian and the lossy syntaxes, so a sender that has only those can still deliver.</summary>
+    public static IReadOnlyList<string> DefaultTransferSyntaxes { get; } =
+    [
+        DicomUids.ExplicitVRLittleEndian,
+        DicomUids.ImplicitVRLittleEndian,
+        DicomUids.DeflatedExplicitVRLittleEndian,
+        DicomUids.RLELossless,
+        DicomUids.JPEGLosslessSV1,
+        DicomUids.JPEGLossless,
+        DicomUids.JPEGLSLossless,
+        DicomUids.JPEG2000Lossless,
+        DicomUids.ExplicitVRBigEndian,
+        DicomUids.JPEGLSNearLossless,
+        DicomUids.JPEG2000,
+        DicomUids.JPEGBaseline8Bit,
+        DicomUids.JPEGExtended12Bit,
+    ];
 }
 
 /// <summary>How one connection ended.</summary>
@@ -26,35 +76,46 @@ public enum AssociationOutcome
     AbortedByPeer,
     ClosedByPeer,
     IdleTimeout,
+    ArtimTimeout,
     Cancelled,
     Failed,
 }
 
-/// <summary>Summary of one handled connection.</summary>
+/// <summary>Summary of one handled connection. <see cref="Problem"/> never carries data set values.</summary>
 public sealed record AssociationSummary(
     AssociationOutcome Outcome,
     string? CallingAeTitle,
     string? CalledAeTitle,
     int EchoCount,
     AbortReason? AbortReason = null,
-    string? Problem = null);
-
-/// <summary>A minimal association acceptor: the Verification SOP class (C-ECHO SCP, PS3.7 §9.1.5) over the
-/// DICOM upper layer (PS3.8). One connection at a time is handled by <see cref="HandleAsync(Stream, CancellationToken)"/>;
-/// <see cref="RunAsync"/> accepts connections from a caller-owned <see cref="TcpListener"/>.</summary>
-public sealed class DicomServer(DicomServerOptions? options = null)
+    string? Problem = null)
 {
-    public const string VerificationSopClass = "1.2.840.10008.1.1";
-    private const ushort CEchoRq = 0x0030;
-    private const ushort CEchoRsp = 0x8030;
-    private const ushort NoDataSet = 0x0101;
+    public string? RemoteAddress { get; init; }
+    public int StoreCount { get; init; }
+    public int StoreFailures { get; init; }
+    public long BytesReceived { get; init; }
+    public TimeSpan Duration { get; init; }
+    public bool Tls { get; init; }
+}
+
+/// <summary>DICOM association acceptor (PS3.8): Verification (C-ECHO SCP) and, with an <see cref="IStoreHandler"/>,
+/// the Storage Service Class as SCP (C-STORE, PS3.4 Annex B). <see cref="RunAsync"/> accepts connections from a
+/// caller-owned <see cref="TcpListener"/>; <see cref="HandleAsync(Stream, CancellationToken)"/> runs one connection.</summary>
+public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandler? storeHandler = null, IDicomServerObserver? observer = null)
+{
+    public const string VerificationSopClass = DicomUids.Verification;
+
+    private int _active;
 
     public DicomServerOptions Options { get; } = options ?? new DicomServerOptions();
+
+    /// <summary>Associations being handled now.</summary>
+    public int ActiveAssociations => Volatile.Read(ref _active);
 
     /// <summary>Accepts connections until cancelled; each is handled concurrently. Never throws except on cancellation.</summary>
     public async Task RunAsync(TcpListener listener, Action<AssociationSummary>? onCompleted = null, CancellationToken cancellationToken = default)
     {
-        var running = new List<Task>();
+        var running = new HashSet<Task>();
         try
         {
             while (!cancellationToken.IsCancellationRequested)
@@ -67,17 +128,26 @@ public sealed class DicomServer(DicomServerOptions? options = null)
                 catch (OperationCanceledException) { break; }
                 catch (SocketException) { continue; }
                 catch (ObjectDisposedException) { break; }
-                running.RemoveAll(t => t.IsCompleted);
-                running.Add(Task.Run(async () =>
+                lock (running) running.RemoveWhere(t => t.IsCompleted);
+                // Connections beyond twice the cap are not even read: the rejecting ones must stay bounded too.
+                if (running.Count >= Math.Max(1, Options.MaxAssociations) * 2 + 8)
+                {
+                    client.Dispose();
+                    continue;
+                }
+                var task = Task.Run(async () =>
                 {
                     var summary = await HandleAsync(client, cancellationToken).ConfigureAwait(false);
                     try { onCompleted?.Invoke(summary); } catch { /* the callback's problem */ }
-                }, CancellationToken.None));
+                }, CancellationToken.None);
+                lock (running) running.Add(task);
             }
         }
         finally
         {
-            await Task.WhenAll(running).ConfigureAwait(false);
+            Task[] all;
+            lock (running) all = [.. running];
+            await Task.WhenAll(all).ConfigureAwait(false);
         }
     }
 
@@ -86,166 +156,84 @@ public sealed class DicomServer(DicomServerOptions? options = null)
     {
         using (client)
         {
-            try { client.NoDelay = true; } catch (SocketException) { } catch (ObjectDisposedException) { }
+            string? remote = null;
             try
             {
-                return await HandleAsync(client.GetStream(), cancellationToken).ConfigureAwait(false);
+                client.NoDelay = true; // PS3.8 traffic is request/response: delayed ACKs would cap throughput
+                remote = (client.Client.RemoteEndPoint as IPEndPoint)?.Address.ToString();
+            }
+            catch (SocketException) { }
+            catch (ObjectDisposedException) { }
+            try
+            {
+                Stream stream = client.GetStream();
+                if (Options.Tls is { } tls)
+                {
+                    var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                    stream = ssl;
+                    using var hs = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    hs.CancelAfter(Options.TlsHandshakeTimeout);
+                    try
+                    {
+                        await ssl.AuthenticateAsServerAsync(tls, hs.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or Win32Exception)
+                    {
+                        await ssl.DisposeAsync().ConfigureAwait(false);
+                        return new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: "TLS handshake failed: " + ex.Message) { RemoteAddress = remote };
+                    }
+                }
+                await using (stream.ConfigureAwait(false))
+                {
+                    return await RunSession(stream, remote, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (Exception ex)
             {
-                return new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: ex.Message);
+                return new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: ex.Message) { RemoteAddress = remote };
             }
         }
     }
 
     /// <summary>Runs the acceptor state machine on a connected stream. Never throws; does not dispose the stream.</summary>
-    public async Task<AssociationSummary> HandleAsync(Stream stream, CancellationToken cancellationToken = default)
+    public Task<AssociationSummary> HandleAsync(Stream stream, CancellationToken cancellationToken = default) =>
+        RunSession(stream, null, cancellationToken);
+
+    private async Task<AssociationSummary> RunSession(Stream stream, string? remote, CancellationToken cancellationToken)
     {
-        var reader = new PduReader(Options.MaxPduLength);
-        string? calling = null, called = null;
-        int echoes = 0;
-        uint peerMax = 0;
-        var accepted = new Dictionary<byte, string>();
-        var command = new ArrayBufferWriter<byte>();
-        bool associated = false;
-
-        AssociationSummary Sum(AssociationOutcome o, AbortReason? r = null, string? p = null) => new(o, calling, called, echoes, r, p);
-
-        while (true)
+        Interlocked.Increment(ref _active);
+        try { observer?.AssociationStarted(); } catch { /* observer's problem */ }
+        AssociationSummary summary;
+        try
         {
-            Pdu? pdu;
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            if (Options.IdleTimeout is { } t) idle.CancelAfter(t);
-            try
-            {
-                pdu = await reader.ReadAsync(stream, idle.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                await TrySend(stream, new Abort(AbortSource.ServiceProvider, AbortReason.NotSpecified)).ConfigureAwait(false);
-                return Sum(AssociationOutcome.IdleTimeout, AbortReason.NotSpecified, "idle timeout");
-            }
-            catch (OperationCanceledException)
-            {
-                await TrySend(stream, new Abort(AbortSource.ServiceProvider, AbortReason.NotSpecified)).ConfigureAwait(false);
-                return Sum(AssociationOutcome.Cancelled);
-            }
-            catch (DicomNetworkException ex)
-            {
-                await TrySend(stream, new Abort(AbortSource.ServiceProvider, ex.Reason)).ConfigureAwait(false);
-                return Sum(AssociationOutcome.AbortedByUs, ex.Reason, ex.Message);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                return Sum(AssociationOutcome.ClosedByPeer, p: ex.Message);
-            }
-
-            if (pdu is null) return Sum(AssociationOutcome.ClosedByPeer);
-
-            try
-            {
-                switch (pdu)
-                {
-                    case AssociateRequest rq when !associated:
-                        calling = rq.CallingAeTitle;
-                        called = rq.CalledAeTitle;
-                        if (!string.Equals(rq.CalledAeTitle, Options.AeTitle.Trim(' '), StringComparison.Ordinal))
-                        {
-                            await Send(stream, new AssociateReject(RejectResult.Permanent, RejectSource.ServiceUser, AssociateReject.CalledAeTitleNotRecognized), cancellationToken).ConfigureAwait(false);
-                            return Sum(AssociationOutcome.Rejected, p: $"called AE title '{rq.CalledAeTitle}' is not '{Options.AeTitle}'");
-                        }
-                        if (rq.ApplicationContextName != AssociateRequest.DicomApplicationContext)
-                        {
-                            await Send(stream, new AssociateReject(RejectResult.Permanent, RejectSource.ServiceUser, 2), cancellationToken).ConfigureAwait(false);
-                            return Sum(AssociationOutcome.Rejected, p: $"application context {rq.ApplicationContextName} not supported");
-                        }
-                        peerMax = rq.UserInformation.MaxPduLength;
-                        var results = new List<PresentationContextAccept>();
-                        foreach (var pc in rq.PresentationContexts)
-                        {
-                            var r = Negotiate(pc);
-                            results.Add(r);
-                            if (r.Result == PresentationContextResult.Acceptance) accepted[pc.Id] = pc.AbstractSyntax;
-                        }
-                        var ac = new AssociateAccept(rq.CallingAeTitle, rq.CalledAeTitle, results, new UserInformation
-                        {
-                            MaxPduLength = Options.MaxPduLength,
-                            ImplementationClassUid = DicomImplementation.ClassUid,
-                            ImplementationVersionName = DicomImplementation.VersionName,
-                        });
-                        await Send(stream, ac, cancellationToken).ConfigureAwait(false);
-                        associated = true;
-                        break;
-
-                    case PDataTransfer pd when associated:
-                        foreach (var pdv in pd.Pdvs)
-                        {
-                            if (!accepted.ContainsKey(pdv.PresentationContextId))
-                                throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "PDV", 0,
-                                    $"presentation context {pdv.PresentationContextId} was not accepted");
-                            if (!pdv.IsCommand)
-                                throw new DicomNetworkException(AbortReason.UnexpectedPduParameter, PduType.PDataTransfer, "PDV", 0,
-                                    "data set fragment where no data set is expected (C-ECHO carries none)");
-                            command.Write(pdv.Data.Span);
-                            if (command.WrittenCount > 64 * 1024)
-                                throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "PDV", 0, "command set too long");
-                            if (!pdv.IsLast) continue;
-                            var cmd = ParseCommand(command.WrittenSpan);
-                            command.Clear();
-                            if (!cmd.TryGetInt32(DicomTags.CommandField, out var cf) || cf != CEchoRq)
-                                throw new DicomNetworkException(AbortReason.UnexpectedPduParameter, PduType.PDataTransfer, "command", 0,
-                                    "only C-ECHO-RQ is supported");
-                            ushort messageId = (ushort)cmd.GetInt32OrDefault(DicomTags.MessageID);
-                            string sopClass = cmd.GetString(DicomTags.AffectedSOPClassUID) ?? VerificationSopClass;
-                            var rsp = BuildEchoResponse(messageId, sopClass);
-                            var output = new ArrayBufferWriter<byte>();
-                            PduWriter.WriteFragments(output, pdv.PresentationContextId, isCommand: true, rsp, peerMax);
-                            await stream.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-                            echoes++;
-                        }
-                        break;
-
-                    case ReleaseRequest when associated:
-                        await Send(stream, new ReleaseResponse(), cancellationToken).ConfigureAwait(false);
-                        return Sum(AssociationOutcome.Released);
-
-                    case Abort:
-                        return Sum(AssociationOutcome.AbortedByPeer);
-
-                    default:
-                        throw new DicomNetworkException(AbortReason.UnexpectedPdu, pdu.Type, "PDU", 0,
-                            $"unexpected {pdu.Type} {(associated ? "during" : "before")} the association");
-                }
-            }
-            catch (DicomNetworkException ex)
-            {
-                await TrySend(stream, new Abort(AbortSource.ServiceProvider, ex.Reason)).ConfigureAwait(false);
-                return Sum(AssociationOutcome.AbortedByUs, ex.Reason, ex.Message);
-            }
-            catch (OperationCanceledException)
-            {
-                await TrySend(stream, new Abort(AbortSource.ServiceProvider, AbortReason.NotSpecified)).ConfigureAwait(false);
-                return Sum(AssociationOutcome.Cancelled);
-            }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-            {
-                return Sum(AssociationOutcome.ClosedByPeer, p: ex.Message);
-            }
-            catch (Exception ex)
-            {
-                await TrySend(stream, new Abort(AbortSource.ServiceProvider, AbortReason.NotSpecified)).ConfigureAwait(false);
-                return Sum(AssociationOutcome.Failed, AbortReason.NotSpecified, ex.Message);
-            }
+            using var session = new AcceptorSession(this, stream, remote, Volatile.Read(ref _active) > Math.Max(1, Options.MaxAssociations));
+            summary = await session.RunAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex)
+        {
+            summary = new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: ex.Message) { RemoteAddress = remote };
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _active);
+        }
+        try { observer?.AssociationEnded(summary); } catch { /* observer's problem */ }
+        return summary;
     }
 
-    private static PresentationContextAccept Negotiate(PresentationContextRequest pc)
+    internal IStoreHandler? StoreHandler => storeHandler;
+    internal IDicomServerObserver? Observer => observer;
+
+    internal bool IsAcceptedAbstractSyntax(string uid) =>
+        Options.AcceptAbstractSyntax is { } f ? f(uid) : uid == VerificationSopClass || storeHandler is not null && DicomUids.IsStorageSopClass(uid);
+
+    /// <summary>PS3.8 §9.3.3.2: one result per proposed context; the first of our preferred syntaxes the requestor offered.</summary>
+    internal PresentationContextAccept Negotiate(PresentationContextRequest pc)
     {
-        if (pc.AbstractSyntax != VerificationSopClass)
+        if (!IsAcceptedAbstractSyntax(pc.AbstractSyntax))
             return new PresentationContextAccept(pc.Id, PresentationContextResult.AbstractSyntaxNotSupported, "");
-        // Explicit VR LE is preferred when offered; Implicit VR LE is the default every SCU must propose.
-        foreach (var ts in new[] { TransferSyntax.ExplicitVRLittleEndian.Uid, TransferSyntax.ImplicitVRLittleEndian.Uid })
+        // Verification needs no data set: any of the uncompressed syntaxes will do.
+        foreach (var ts in Options.TransferSyntaxes)
         {
             if (pc.TransferSyntaxes.Contains(ts))
                 return new PresentationContextAccept(pc.Id, PresentationContextResult.Acceptance, ts);
@@ -253,59 +241,10 @@ public sealed class DicomServer(DicomServerOptions? options = null)
         return new PresentationContextAccept(pc.Id, PresentationContextResult.TransferSyntaxesNotSupported, "");
     }
 
-    /// <summary>Parses a command set (always Implicit VR Little Endian, PS3.7 §6.3.1) with the toolkit's dataset
-    /// parser; only group 0000 may appear.</summary>
-    internal static DicomDataset ParseCommand(ReadOnlySpan<byte> data)
-    {
-        var bytes = data.ToArray();
-        var ds = new DicomDataset();
-        try
-        {
-            new DatasetParser(bytes, bytes.Length, partial: false, DicomReadOptions.Default).ParseTopLevel(ds, 0, explicitVR: false, littleEndian: true);
-        }
-        catch (DicomFormatException ex)
-        {
-            throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", (int)ex.Offset, ex.Message);
-        }
-        if (ds.FirstOrDefault(i => i.Tag.Group != 0x0000) is { } stray)
-            throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", 0, $"element {stray.Tag} outside the command group");
-        return ds;
-    }
+    /// <summary>The C-ECHO-RSP command set (PS3.7 §9.3.5.2).</summary>
+    internal static byte[] BuildEchoResponse(ushort messageIdBeingRespondedTo, string affectedSopClassUid) =>
+        DimseCommand.Response(CommandField.CEchoRq, messageIdBeingRespondedTo, DicomStatus.Success, affectedSopClassUid);
 
-    /// <summary>The C-ECHO-RSP command set (PS3.7 §9.3.5.2), Implicit VR LE, with its group length.</summary>
-    internal static byte[] BuildEchoResponse(ushort messageIdBeingRespondedTo, string affectedSopClassUid)
-    {
-        var ds = new DicomDataset();
-        ds.AddOrUpdate(DicomTags.AffectedSOPClassUID, DicomVR.UI, affectedSopClassUid);
-        ds.AddOrUpdate(DicomTags.CommandField, DicomVR.US, CEchoRsp);
-        ds.AddOrUpdate(DicomTags.MessageIDBeingRespondedTo, DicomVR.US, messageIdBeingRespondedTo);
-        ds.AddOrUpdate(DicomTags.CommandDataSetType, DicomVR.US, NoDataSet);
-        ds.AddOrUpdate(DicomTags.Status, DicomVR.US, (ushort)0x0000);
-        using var body = new MemoryStream();
-        DicomWriter.WriteDataset(body, ds, TransferSyntax.ImplicitVRLittleEndian, DicomWriteOptions.Default);
-        // (0000,0000) Command Group Length: the bytes that follow it (PS3.7 §6.3.1).
-        ds.AddOrUpdate(DicomTags.CommandGroupLength, DicomVR.UL, checked((uint)body.Length));
-        using var all = new MemoryStream();
-        DicomWriter.WriteDataset(all, ds, TransferSyntax.ImplicitVRLittleEndian, DicomWriteOptions.Default with { KeepGroupLengths = true });
-        return all.ToArray();
-    }
-
-    private static async Task Send(Stream stream, Pdu pdu, CancellationToken cancellationToken)
-    {
-        await stream.WriteAsync(PduWriter.ToArray(pdu), cancellationToken).ConfigureAwait(false);
-        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task TrySend(Stream stream, Pdu pdu)
-    {
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await Send(stream, pdu, cts.Token).ConfigureAwait(false);
-        }
-        catch
-        {
-            // the peer may already be gone; nothing more to do
-        }
-    }
+    /// <summary>Parses a command set (always Implicit VR Little Endian, PS3.7 §6.3.1).</summary>
+    internal static DicomDataset ParseCommand(ReadOnlySpan<byte> data) => DimseCommand.Parse(data);
 }

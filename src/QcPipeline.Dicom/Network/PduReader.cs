@@ -92,16 +92,35 @@ public sealed class PduReader
     /// <summary>Reads the next PDU from a stream; null on end of stream before the first header byte.</summary>
     public async ValueTask<Pdu?> ReadAsync(Stream stream, CancellationToken cancellationToken = default)
     {
-        var header = new byte[HeaderLength];
+        var header = _header;
         int got = await stream.ReadAtLeastAsync(header, HeaderLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
         if (got == 0) return null;
         if (got < HeaderLength) throw Truncated(header[0], got);
         uint length = CheckHeader(header);
-        var body = new byte[length];
-        got = await stream.ReadAtLeastAsync(body, body.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
-        if (got < body.Length) throw Truncated(header[0], HeaderLength + got);
-        return ParseBody((PduType)header[0], body);
+        // P-DATA-TF bodies go to one buffer reused for every PDU: their PDVs are consumed before the next read.
+        // Other PDUs keep references into their body, so each gets its own array.
+        bool reuse = ReuseDataBuffer && header[0] == (byte)PduType.PDataTransfer;
+        byte[] body;
+        if (reuse)
+        {
+            if (_dataBuffer is null || _dataBuffer.Length < length) _dataBuffer = GC.AllocateUninitializedArray<byte>((int)Math.Max(length, Math.Min(MaxPduLength, 64 * 1024)));
+            body = _dataBuffer;
+        }
+        else
+        {
+            body = new byte[length];
+        }
+        got = await stream.ReadAtLeastAsync(body.AsMemory(0, (int)length), (int)length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (got < length) throw Truncated(header[0], HeaderLength + got);
+        return ParseBody((PduType)header[0], body, (int)length);
     }
+
+    private byte[]? _dataBuffer;
+    private readonly byte[] _header = new byte[HeaderLength];
+
+    /// <summary>When true, <see cref="ReadAsync(Stream, CancellationToken)"/> reads every P-DATA-TF into one reused
+    /// buffer: the PDVs of a P-DATA-TF are then valid only until the next read.</summary>
+    public bool ReuseDataBuffer { get; init; }
 
     private static DicomNetworkException Truncated(byte type, long have) =>
         new(AbortReason.InvalidPduParameterValue, type is >= 1 and <= 7 ? (PduType)type : null, "PDU", have, "connection closed inside a PDU");
@@ -118,9 +137,11 @@ public sealed class PduReader
         return length;
     }
 
-    private static Pdu ParseBody(PduType type, byte[] body)
+    private static Pdu ParseBody(PduType type, byte[] body) => ParseBody(type, body, body.Length);
+
+    private static Pdu ParseBody(PduType type, byte[] body, int length)
     {
-        var p = new Parser(type, body);
+        var p = new Parser(type, body, length);
         return type switch
         {
             PduType.AssociateRequest or PduType.AssociateAccept => p.Associate(),
@@ -138,14 +159,14 @@ public sealed class PduReader
         };
     }
 
-    private readonly struct Parser(PduType type, byte[] body)
+    private readonly struct Parser(PduType type, byte[] body, int bodyLength)
     {
         public DicomNetworkException Error(AbortReason reason, string item, long offset, string problem) =>
             new(reason, type, item, offset, problem);
 
         public Pdu Fixed4(Func<byte[], Pdu> make)
         {
-            if (body.Length != 4) throw Error(AbortReason.InvalidPduParameterValue, "PDU length", 2, $"length {body.Length}, expected 4");
+            if (bodyLength != 4) throw Error(AbortReason.InvalidPduParameterValue, "PDU length", 2, $"length {bodyLength}, expected 4");
             return make(body);
         }
 
@@ -153,13 +174,13 @@ public sealed class PduReader
         {
             var pdvs = new List<Pdv>();
             int o = 0;
-            if (body.Length == 0) throw Error(AbortReason.InvalidPduParameterValue, "PDV", HeaderLength, "P-DATA-TF without a PDV");
-            while (o < body.Length)
+            if (bodyLength == 0) throw Error(AbortReason.InvalidPduParameterValue, "PDV", HeaderLength, "P-DATA-TF without a PDV");
+            while (o < bodyLength)
             {
-                if (body.Length - o < Pdv.HeaderLength) throw Error(AbortReason.InvalidPduParameterValue, "PDV item", HeaderLength + o, "truncated PDV header");
+                if (bodyLength - o < Pdv.HeaderLength) throw Error(AbortReason.InvalidPduParameterValue, "PDV item", HeaderLength + o, "truncated PDV header");
                 uint len = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(o));
-                if (len < 2 || len > (uint)(body.Length - o - 4))
-                    throw Error(AbortReason.InvalidPduParameterValue, "PDV item length", HeaderLength + o, $"PDV length {len} with {body.Length - o - 4} bytes remaining");
+                if (len < 2 || len > (uint)(bodyLength - o - 4))
+                    throw Error(AbortReason.InvalidPduParameterValue, "PDV item length", HeaderLength + o, $"PDV length {len} with {bodyLength - o - 4} bytes remaining");
                 byte pcId = body[o + 4], mch = body[o + 5];
                 if ((pcId & 1) == 0) throw Error(AbortReason.InvalidPduParameterValue, "PDV presentation context ID", HeaderLength + o + 4, $"even presentation context id {pcId}");
                 if ((mch & 0xFC) != 0) throw Error(AbortReason.InvalidPduParameterValue, "PDV message control header", HeaderLength + o + 5, $"reserved bits set in 0x{mch:X2}");
@@ -172,7 +193,7 @@ public sealed class PduReader
         public Pdu Associate()
         {
             bool rq = type == PduType.AssociateRequest;
-            if (body.Length < 68) throw Error(AbortReason.InvalidPduParameterValue, "PDU length", 2, $"length {body.Length} shorter than the fixed 68-byte part");
+            if (bodyLength < 68) throw Error(AbortReason.InvalidPduParameterValue, "PDU length", 2, $"length {bodyLength} shorter than the fixed 68-byte part");
             ushort version = BinaryPrimitives.ReadUInt16BigEndian(body);
             var called = AeTitle.Read(body.AsSpan(4, 16), out var calledProblem);
             var calling = AeTitle.Read(body.AsSpan(20, 16), out var callingProblem);
@@ -183,9 +204,9 @@ public sealed class PduReader
             var acContexts = new List<PresentationContextAccept>();
             UserInformation? ui = null;
             int o = 68;
-            while (o < body.Length)
+            while (o < bodyLength)
             {
-                var (itemType, start, len) = Item(o, body.Length, "variable item");
+                var (itemType, start, len) = Item(o, bodyLength, "variable item");
                 int at = HeaderLength + o;
                 switch (itemType)
                 {

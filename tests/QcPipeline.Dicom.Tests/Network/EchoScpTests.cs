@@ -141,7 +141,7 @@ public class EchoScpTests(ITestOutputHelper output)
         var rq = new AssociateRequest("QCTEST", "QCPIPE",
             [
                 new PresentationContextRequest(1, "1.2.840.10008.5.1.4.1.1.2", ["1.2.840.10008.1.2"]),
-                new PresentationContextRequest(3, DicomServer.VerificationSopClass, ["1.2.840.10008.1.2.2"]),
+                new PresentationContextRequest(3, DicomServer.VerificationSopClass, ["1.2.3.4.5"]),
                 new PresentationContextRequest(5, DicomServer.VerificationSopClass, ["1.2.840.10008.1.2.1"]),
             ],
             new UserInformation { MaxPduLength = 16384, ImplementationClassUid = "1.2.3" });
@@ -158,13 +158,31 @@ public class EchoScpTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Connection_without_association_request_ends_when_ARTIM_expires()
+    {
+        await using var srv = new Running(new DicomServerOptions { AeTitle = "QCPIPE", ArtimTimeout = TimeSpan.FromMilliseconds(300) });
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(IPAddress.Loopback, srv.Port);
+        var pdu = await new PduReader().ReadAsync(client.GetStream(), srv.Cts.Token);
+        Assert.True(pdu is null or Abort);
+        Assert.Equal(AssociationOutcome.ArtimTimeout, (await srv.NextSummary(1)).Outcome);
+    }
+
+    [Fact]
     public async Task Idle_association_is_aborted()
     {
         await using var srv = new Running(new DicomServerOptions { AeTitle = "QCPIPE", IdleTimeout = TimeSpan.FromMilliseconds(300) });
         using var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync(IPAddress.Loopback, srv.Port);
-        var pdu = await new PduReader().ReadAsync(client.GetStream(), srv.Cts.Token);
-        Assert.IsType<Abort>(pdu);
+        var stream = client.GetStream();
+        var rq = new AssociateRequest("QCTEST", "QCPIPE",
+            [new PresentationContextRequest(1, DicomServer.VerificationSopClass, ["1.2.840.10008.1.2"])],
+            new UserInformation { MaxPduLength = 16384, ImplementationClassUid = "1.2.3" });
+        await stream.WriteAsync(PduWriter.ToArray(rq));
+        Assert.IsType<AssociateAccept>(await new PduReader().ReadAsync(stream, srv.Cts.Token));
+        var pdu = await new PduReader().ReadAsync(stream, srv.Cts.Token);
+        var abort = Assert.IsType<Abort>(pdu);
+        Assert.Equal(AbortSource.ServiceProvider, abort.Source);
         Assert.Equal(AssociationOutcome.IdleTimeout, (await srv.NextSummary(1)).Outcome);
     }
 }
