@@ -93,10 +93,12 @@ public static class CtFileGenerator
     }
 
     /// <summary>Writes <paramref name="count"/> CT files (explicit VR LE) into <paramref name="dir"/>.</summary>
-    public static void Generate(string dir, int count)
+    /// <summary>Writes <paramref name="count"/> files; <paramref name="first"/> offsets the instance numbers, so
+    /// folders generated with different offsets hold different SOP instances (and studies).</summary>
+    public static void Generate(string dir, int count, int first = 0)
     {
         Directory.CreateDirectory(dir);
-        for (int i = 0; i < count; i++)
-            Create(i).Save(Path.Combine(dir, $"ct{i:D5}.dcm"), TransferSyntax.ExplicitVRLittleEndian);
+        for (int i = first; i < first + count; i++)
+            Create(i).Save(Path.Combine(dir, $"ct{i:D6}.dcm"), TransferSyntax.ExplicitVRLittleEndian);
     }
 }

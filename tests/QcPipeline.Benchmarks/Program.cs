@@ -4,9 +4,10 @@ using QcPipeline.Dicom;
 using QcPipeline.Dicom.IO;
 
 // Helper modes for scripts/bench/parse.sh; anything else goes to BenchmarkDotNet.
-if (args is ["--generate-ct", var dir, var n])
+if (args is ["--generate-ct", var dir, var n, ..])
 {
-    CtFileGenerator.Generate(dir, int.Parse(n, System.Globalization.CultureInfo.InvariantCulture));
+    int first = args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 0;
+    CtFileGenerator.Generate(dir, int.Parse(n, System.Globalization.CultureInfo.InvariantCulture), first);
     return 0;
 }
 if (args is ["--read-all", var folder, ..])
