@@ -21,9 +21,10 @@ public static class ExitCodes
 /// <summary>The <c>qc</c> command tree. Built per call with the writers it prints to, so tests run it in-process.</summary>
 public static class QcCli
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="stdoutIsTerminal">True when <paramref name="stdout"/> writes to an interactive terminal (progress bars).</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool stdoutIsTerminal = false)
     {
-        var console = new CliConsole(stdout, stderr);
+        var console = new CliConsole(stdout, stderr) { OutIsTerminal = stdoutIsTerminal };
         var root = BuildRootCommand(console);
         var parseResult = root.Parse(args);
         var invocation = new InvocationConfiguration { Output = stdout, Error = stderr };
@@ -41,13 +42,15 @@ public static class QcCli
     /// <summary>One line per command: adding a command (e.g. <c>json</c>) is one class under Commands/ and one line here.</summary>
     public static RootCommand BuildRootCommand(CliConsole console)
     {
-        var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files.");
+        var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files and peers.");
         root.Add(DumpCommand.Create(console));
         root.Add(JsonCommand.Create(console));
         root.Add(ConvertCommand.Create(console));
         root.Add(LabelsCommand.Create(console));
         root.Add(AnalyzeCommand.Create(console));
         root.Add(PhantomCommand.Create(console));
+        root.Add(EchoCommand.Create(console));
+        root.Add(SendCommand.Create(console));
         return root;
     }
 }
