@@ -16,12 +16,13 @@ public static class EchoCommand
         var association = new AssociationArguments();
         var command = new Command("echo", "Check a DICOM peer with C-ECHO (Verification)");
         association.AddTo(command);
-        command.SetAction(parseResult =>
+        // Asynchronous action: Ctrl+C cancels the token, and the association is aborted rather than dropped.
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
             var options = association.Build(parseResult, console);
             if (options is null) return ExitCodes.Usage;
             var (host, port) = association.Peer(parseResult);
-            return ExecuteAsync(console, host, port, options).GetAwaiter().GetResult();
+            return await ExecuteAsync(console, host, port, options, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
@@ -60,6 +61,11 @@ public static class EchoCommand
         catch (Exception ex) when (AssociationArguments.Describe(ex, host, port) is { } problem)
         {
             console.Error.WriteLine($"qc: {problem}");
+            return ExitCodes.Failed;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            console.Error.WriteLine("qc: cancelled");
             return ExitCodes.Failed;
         }
     }

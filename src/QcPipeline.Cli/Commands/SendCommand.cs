@@ -57,14 +57,15 @@ public static class SendCommand
         command.Add(ts);
         command.Add(recursive);
         command.Add(noProgress);
-        command.SetAction(parseResult =>
+        // Asynchronous action: Ctrl+C cancels the token; the association is aborted and what was done is summarised.
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
             var options = association.Build(parseResult, console);
             if (options is null) return ExitCodes.Usage;
             var (host, port) = association.Peer(parseResult);
             var request = new SendRequest(host, port, options, parseResult.GetRequiredValue(paths), Syntaxes[parseResult.GetValue(ts) ?? "keep"],
                 parseResult.GetValue(recursive), Progress: !parseResult.GetValue(noProgress) && console.OutIsTerminal);
-            return ExecuteAsync(console, request).GetAwaiter().GetResult();
+            return await ExecuteAsync(console, request, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }
@@ -89,10 +90,31 @@ public static class SendCommand
 
         var watch = Stopwatch.StartNew();
         var run = new SendRun(request, files, outcomes);
+        int scanFailures = outcomes.Count;
+        try
+        {
+            await RunAsync(run, request, files, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            var finished = outcomes.Skip(scanFailures).Select(o => o.Path).ToHashSet(StringComparer.Ordinal);
+            var unsent = files.Where(f => !finished.Contains(f.Path)).ToList();
+            run.Notes.Add($"qc: cancelled; {unsent.Count} file(s) not sent");
+            outcomes.AddRange(unsent.Select(f => new Outcome(f.Path, Kind.Failed, "not sent: cancelled")));
+        }
+        watch.Stop();
+
+        // Association-level problems were held back while the progress bar was drawn.
+        foreach (var note in run.Notes) console.Error.WriteLine(note);
+        PrintSummary(console.Out, outcomes, run.BytesSent, watch.Elapsed);
+        return outcomes.Any(o => o.Kind == Kind.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+
+    private static async Task RunAsync(SendRun run, SendRequest request, List<StoreScuFile> files, CancellationToken cancellationToken)
+    {
         if (request.Progress && files.Count > 0)
         {
-            // The summary goes to our buffered stdout: flush it first, then let Spectre draw on the terminal itself.
-            console.Out.Flush();
+            // The summary goes to our buffered stdout, still empty here: Spectre draws on the terminal itself.
             var ansi = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
             await ansi.Progress()
                 .AutoClear(true)
@@ -114,12 +136,6 @@ public static class SendCommand
         {
             await run.RunAsync(cancellationToken).ConfigureAwait(false);
         }
-        watch.Stop();
-
-        // Association-level problems were held back while the progress bar was drawn.
-        foreach (var note in run.Notes) console.Error.WriteLine(note);
-        PrintSummary(console.Out, outcomes, run.BytesSent, watch.Elapsed);
-        return outcomes.Any(o => o.Kind == Kind.Failed) ? ExitCodes.Failed : ExitCodes.Ok;
     }
 
     private static string Describe(int done, int total) => $"sending {done}/{total} files";
@@ -162,7 +178,7 @@ public static class SendCommand
         int failed = outcomes.Count(o => o.Kind == Kind.Failed);
         double seconds = Math.Max(elapsed.TotalSeconds, 1e-6);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"sent {sent}, warnings {warnings}, failed {failed}; {bytes} bytes ({FormatBytes(bytes)}) in {elapsed.TotalSeconds:0.00} s, {sent / seconds:0.0} instances/s"));
+            $"sent {sent}, warnings {warnings}, failed {failed}; {bytes} bytes ({FormatBytes(bytes)}) in {elapsed.TotalSeconds:0.00} s, {sent / seconds:0.0} instances/s, {bytes / seconds / (1 << 20):0.0} MiB/s"));
         foreach (var o in outcomes.Where(o => o.Kind == Kind.Warning)) output.WriteLine($"warning: {o.Path}: {o.Message}");
         foreach (var o in outcomes.Where(o => o.Kind == Kind.Failed)) output.WriteLine($"failed: {o.Path}: {o.Message}");
     }
