@@ -17,6 +17,9 @@ public sealed class CliConsole(TextWriter output, TextWriter error)
     /// tests): <c>qc send</c> then draws its progress bar there.</summary>
     public bool OutIsTerminal { get; init; }
 
+    /// <summary>True in the real process (set by Program.cs): commands may take Ctrl+C/SIGTERM to end cleanly.</summary>
+    public bool HandlesSignals { get; init; }
+
     public void Fail(string path, string message) => Error.WriteLine($"qc: {path}: {message}");
 
     /// <summary>Opens a DICOM file, or reports why it cannot be read and returns null. Only the errors a user can

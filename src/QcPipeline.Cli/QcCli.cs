@@ -22,12 +22,15 @@ public static class ExitCodes
 public static class QcCli
 {
     /// <param name="stdoutIsTerminal">True when <paramref name="stdout"/> writes to an interactive terminal (progress bars).</param>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool stdoutIsTerminal = false)
+    /// <param name="handleSignals">True in the real process: the network commands take Ctrl+C/SIGTERM to abort cleanly.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool stdoutIsTerminal = false, bool handleSignals = false)
     {
-        var console = new CliConsole(stdout, stderr) { OutIsTerminal = stdoutIsTerminal };
+        var console = new CliConsole(stdout, stderr) { OutIsTerminal = stdoutIsTerminal, HandlesSignals = handleSignals };
         var root = BuildRootCommand(console);
         var parseResult = root.Parse(args);
-        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr };
+        // System.CommandLine's own termination handling returns at once on Ctrl+C, before the action has aborted its
+        // association or printed its summary; the network commands handle the signals themselves (Network/Interruption).
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null };
         if (parseResult.Action is ParseErrorAction)
         {
             // System.CommandLine answers a parse error with exit code 1 (and writes part of it to stdout); ours is 3,

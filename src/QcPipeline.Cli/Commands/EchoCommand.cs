@@ -22,7 +22,8 @@ public static class EchoCommand
             var options = association.Build(parseResult, console);
             if (options is null) return ExitCodes.Usage;
             var (host, port) = association.Peer(parseResult);
-            return await ExecuteAsync(console, host, port, options, cancellationToken).ConfigureAwait(false);
+            using var interruption = new Interruption(console, cancellationToken);
+            return await ExecuteAsync(console, host, port, options, interruption.Token).ConfigureAwait(false);
         });
         return command;
     }

@@ -63,9 +63,10 @@ public static class SendCommand
             var options = association.Build(parseResult, console);
             if (options is null) return ExitCodes.Usage;
             var (host, port) = association.Peer(parseResult);
+            using var interruption = new Interruption(console, cancellationToken);
             var request = new SendRequest(host, port, options, parseResult.GetRequiredValue(paths), Syntaxes[parseResult.GetValue(ts) ?? "keep"],
                 parseResult.GetValue(recursive), Progress: !parseResult.GetValue(noProgress) && console.OutIsTerminal);
-            return await ExecuteAsync(console, request, cancellationToken).ConfigureAwait(false);
+            return await ExecuteAsync(console, request, interruption.Token).ConfigureAwait(false);
         });
         return command;
     }
