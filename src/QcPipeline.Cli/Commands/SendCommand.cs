@@ -42,12 +42,15 @@ public static class SendCommand
         var paths = FileArgument.Many("PATH", "DICOM files or folders");
         var ts = new Option<string>("--ts")
         {
-            Description = "Transfer syntax to send in; keep proposes each file's own, with uncompressed fallbacks",
+            HelpName = "SYNTAX",
+            Description = "keep (each file's own syntax, with uncompressed fallbacks), explicit-le, implicit-le, explicit-be, deflate, rle, "
+                + "or jpeg-lossless, jpeg-ls, j2k-lossless (files already in them only)",
             DefaultValueFactory = _ => "keep",
         };
         ts.AcceptOnlyFromAmong([.. Syntaxes.Keys]);
         var recursive = new Option<bool>("--recursive", "-r")
         {
+            HelpName = "true|false",
             Description = "Search folders recursively (--recursive false: only the files directly in them)",
             DefaultValueFactory = _ => true,
             Arity = ArgumentArity.ZeroOrOne,

@@ -17,20 +17,21 @@ public sealed class AssociationArguments
 {
     public Argument<string> Host { get; } = new("HOST") { Description = "The peer's host name or address" };
     public Argument<int> Port { get; } = new("PORT") { Description = "The peer's TCP port" };
-    public Option<string> CalledAe { get; } = new("--aec") { Description = "Called AE title (the peer's)", DefaultValueFactory = _ => "QCPIPE" };
-    public Option<string> CallingAe { get; } = new("--aet") { Description = "Calling AE title (ours)", DefaultValueFactory = _ => "QCSCU" };
+    public Option<string> CalledAe { get; } = new("--aec") { HelpName = "AE", Description = "Called AE title (the peer's)", DefaultValueFactory = _ => "QCPIPE" };
+    public Option<string> CallingAe { get; } = new("--aet") { HelpName = "AE", Description = "Calling AE title (ours)", DefaultValueFactory = _ => "QCSCU" };
     public Option<double> Timeout { get; } = new("--timeout")
     {
+        HelpName = "S",
         Description = "Seconds to wait for the connection, the association answer and each response",
         DefaultValueFactory = _ => 30,
     };
     public Option<bool> Tls { get; } = new("--tls") { Description = "Use TLS (implied by the other --tls-* options)" };
-    public Option<string?> TlsCa { get; } = new("--tls-ca") { Description = "PEM file of the CA certificate(s) to trust instead of the system's" };
-    public Option<string?> TlsCert { get; } = new("--tls-cert") { Description = "PEM file of our client certificate (with --tls-key)" };
-    public Option<string?> TlsKey { get; } = new("--tls-key") { Description = "PEM file of the client certificate's private key" };
+    public Option<string?> TlsCa { get; } = new("--tls-ca") { HelpName = "FILE", Description = "PEM file of the CA certificate(s) to trust instead of the system's" };
+    public Option<string?> TlsCert { get; } = new("--tls-cert") { HelpName = "FILE", Description = "PEM file of our client certificate (with --tls-key)" };
+    public Option<string?> TlsKey { get; } = new("--tls-key") { HelpName = "FILE", Description = "PEM file of the client certificate's private key" };
     public Option<bool> TlsInsecure { get; } = new("--tls-insecure") { Description = "Do not verify the peer's certificate (tests only)" };
-    public Option<string?> User { get; } = new("--user") { Description = "User identity: user name (type 1, or type 2 with --password)" };
-    public Option<string?> Password { get; } = new("--password") { Description = "User identity: passcode for --user" };
+    public Option<string?> User { get; } = new("--user") { HelpName = "NAME", Description = "User identity: user name (type 1, or type 2 with --password)" };
+    public Option<string?> Password { get; } = new("--password") { HelpName = "PW", Description = "User identity: passcode for --user" };
 
     public void AddTo(Command command)
     {

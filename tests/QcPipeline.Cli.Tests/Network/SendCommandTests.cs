@@ -265,6 +265,47 @@ public class SendCommandTests
     }
 
     [Fact]
+    public async Task Rle_compresses_uncompressed_files_on_the_way()
+    {
+        var handler = new MemoryStoreHandler();
+        await using var server = new TestServer(new DicomServerOptions(), handler);
+        var original = CliRunner.Pydicom("CT_small.dcm");
+
+        var r = await Task.Run(() => CliRunner.Run("send", "127.0.0.1", Peers.Port(server.Port), original, "--ts", "rle"));
+
+        Assert.True(r.ExitCode == 0, r.Out + r.Error);
+        var stored = Assert.Single(handler.Stored);
+        Assert.Equal(DicomUids.RLELossless, stored.Request.TransferSyntaxUid);
+        using var o = DicomFile.Open(original);
+        using var ms = new MemoryStream();
+        // Put File Meta Information saying RLE in front of the received data set, so the reader knows its syntax.
+        DicomWriter.WriteFile(ms, new DicomFile(new DicomDataset()), TransferSyntax.RleLossless, DicomWriteOptions.Default);
+        using var received = DicomFile.Read([.. ms.ToArray(), .. stored.Data]);
+        Assert.Equal(TransferSyntax.RleLossless, received.TransferSyntax);
+        Assert.Equal(DicomPixelData.Create(o.Dataset).GetModalityFrame(0, o.TransferSyntax),
+            DicomPixelData.Create(received.Dataset).GetModalityFrame(0, received.TransferSyntax));
+    }
+
+    [Fact]
+    public async Task Recursive_false_sends_only_the_files_directly_in_a_folder()
+    {
+        using var input = new CliRunner.TempDir();
+        Directory.CreateDirectory(input.File("sub"));
+        File.Copy(Peers.CtSeries[0], input.File("CT0001.dcm"));
+        File.Copy(Peers.CtSeries[1], Path.Combine(input.File("sub"), "CT0002.dcm"));
+        var handler = new MemoryStoreHandler();
+        await using var server = new TestServer(new DicomServerOptions(), handler);
+
+        var flat = await Task.Run(() => CliRunner.Run("send", "127.0.0.1", Peers.Port(server.Port), input.Path, "--recursive", "false"));
+        Assert.True(flat.ExitCode == 0, flat.Out + flat.Error);
+        Assert.Equal(SopInstance(Peers.CtSeries[0]), Assert.Single(handler.Stored).Request.SopInstanceUid);
+
+        var deep = await Task.Run(() => CliRunner.Run("send", "127.0.0.1", Peers.Port(server.Port), input.Path));
+        Assert.True(deep.ExitCode == 0, deep.Out + deep.Error);
+        Assert.Equal(3, handler.Stored.Count);
+    }
+
+    [Fact]
     public async Task A_file_that_cannot_be_converted_to_the_chosen_syntax_fails_before_associating()
     {
         var handler = new MemoryStoreHandler();
