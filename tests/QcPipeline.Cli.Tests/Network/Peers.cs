@@ -147,10 +147,13 @@ public sealed class TestServer : IAsyncDisposable
         _listener = new TcpListener(IPAddress.Loopback, 0);
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _loop = new DicomServer(options, handler).RunAsync(_listener, null, _cts.Token);
+        _loop = new DicomServer(options, handler).RunAsync(_listener, Summaries.Enqueue, _cts.Token);
     }
 
     public int Port { get; }
+
+    /// <summary>How each association ended, as the server saw it.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<AssociationSummary> Summaries { get; } = new();
 
     /// <summary>Stops the accept loop (aborting every association in progress) and starts a new one on the same
     /// listener: to the client, the peer dropped its associations and is back.</summary>
@@ -160,7 +163,7 @@ public sealed class TestServer : IAsyncDisposable
         await _loop;
         _cts.Dispose();
         _cts = new CancellationTokenSource();
-        _loop = new DicomServer(options, handler).RunAsync(_listener, null, _cts.Token);
+        _loop = new DicomServer(options, handler).RunAsync(_listener, Summaries.Enqueue, _cts.Token);
     }
 
     public async ValueTask DisposeAsync()

@@ -212,6 +212,42 @@ public class SendCommandTests
     }
 
     [Fact]
+    public async Task Cancelling_aborts_the_association_and_lists_the_files_not_sent()
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new MemoryStoreHandler
+        {
+            Decide = async (_, ct) =>
+            {
+                reached.TrySetResult();
+                await release.Task.WaitAsync(ct); // a slow peer: the operator gives up before it answers
+                return StoreOutcome.Success;
+            },
+        };
+        var server = new TestServer(new DicomServerOptions(), handler);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        using var cts = new CancellationTokenSource();
+        var request = new Commands.SendCommand.SendRequest("127.0.0.1", server.Port, new DicomClientOptions { CalledAeTitle = "QCPIPE" },
+            Peers.CtSeries, Target: null, Recursive: true, Progress: false);
+
+        var send = Commands.SendCommand.ExecuteAsync(new CliConsole(stdout, stderr), request, cts.Token);
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await cts.CancelAsync(); // what Ctrl+C does (Network/Interruption)
+        int code = await send.WaitAsync(TimeSpan.FromSeconds(10));
+        release.SetResult(); // the server reads on after its handler returns, and finds our A-ABORT
+        for (int i = 0; i < 100 && server.Summaries.IsEmpty; i++) await Task.Delay(50);
+        await server.DisposeAsync();
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("sent 0, warnings 0, failed 2; ", stdout.ToString(), StringComparison.Ordinal);
+        foreach (var f in Peers.CtSeries) Assert.Contains($"failed: {f}: not sent: cancelled", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Equal("qc: cancelled; 2 file(s) not sent", stderr.ToString().Trim());
+        Assert.True(server.Summaries.Any(s => s.Outcome == AssociationOutcome.AbortedByPeer), string.Join("; ", server.Summaries));
+    }
+
+    [Fact]
     public async Task More_than_127_presentation_contexts_are_spread_over_several_associations()
     {
         using var input = new CliRunner.TempDir();
