@@ -13,6 +13,13 @@ public sealed class CliConsole(TextWriter output, TextWriter error)
     /// their own writers): only then is a progress bar drawn.</summary>
     public bool ErrorIsTerminal { get; } = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
 
+    /// <summary>True when <see cref="Out"/> is the process's stdout and that is a terminal (set by Program.cs; never in
+    /// tests): <c>qc send</c> then draws its progress bar there.</summary>
+    public bool OutIsTerminal { get; init; }
+
+    /// <summary>True in the real process (set by Program.cs): commands may take Ctrl+C/SIGTERM to end cleanly.</summary>
+    public bool HandlesSignals { get; init; }
+
     public void Fail(string path, string message) => Error.WriteLine($"qc: {path}: {message}");
 
     /// <summary>Opens a DICOM file, or reports why it cannot be read and returns null. Only the errors a user can

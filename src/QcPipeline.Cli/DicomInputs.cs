@@ -17,13 +17,15 @@ public sealed class DicomInputs(CliConsole console, DicomReadOptions options)
     /// <summary>True once a named file could not be read.</summary>
     public bool AnyFailed { get; private set; }
 
-    public static IReadOnlyList<InputFile> Expand(IEnumerable<string> paths)
+    /// <summary>The files named and the files under the folders named (with <paramref name="recursive"/> false, only those
+    /// directly in them).</summary>
+    public static IReadOnlyList<InputFile> Expand(IEnumerable<string> paths, bool recursive = true)
     {
         var files = new List<InputFile>();
         foreach (var path in paths)
         {
             if (Directory.Exists(path))
-                files.AddRange(Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => new InputFile(f, path)));
+                files.AddRange(Directory.EnumerateFiles(path, "*", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal).Select(f => new InputFile(f, path)));
             else
                 files.Add(new InputFile(path, null));
         }

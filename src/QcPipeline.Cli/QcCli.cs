@@ -21,12 +21,16 @@ public static class ExitCodes
 /// <summary>The <c>qc</c> command tree. Built per call with the writers it prints to, so tests run it in-process.</summary>
 public static class QcCli
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <param name="stdoutIsTerminal">True when <paramref name="stdout"/> writes to an interactive terminal (progress bars).</param>
+    /// <param name="handleSignals">True in the real process: the network commands take Ctrl+C/SIGTERM to abort cleanly.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool stdoutIsTerminal = false, bool handleSignals = false)
     {
-        var console = new CliConsole(stdout, stderr);
+        var console = new CliConsole(stdout, stderr) { OutIsTerminal = stdoutIsTerminal, HandlesSignals = handleSignals };
         var root = BuildRootCommand(console);
         var parseResult = root.Parse(args);
-        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr };
+        // System.CommandLine's own termination handling returns at once on Ctrl+C, before the action has aborted its
+        // association or printed its summary; the network commands handle the signals themselves (Network/Interruption).
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null };
         if (parseResult.Action is ParseErrorAction)
         {
             // System.CommandLine answers a parse error with exit code 1 (and writes part of it to stdout); ours is 3,
@@ -41,13 +45,15 @@ public static class QcCli
     /// <summary>One line per command: adding a command (e.g. <c>json</c>) is one class under Commands/ and one line here.</summary>
     public static RootCommand BuildRootCommand(CliConsole console)
     {
-        var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files.");
+        var root = new RootCommand("qc: QcPipeline's command-line tool for DICOM files and peers.");
         root.Add(DumpCommand.Create(console));
         root.Add(JsonCommand.Create(console));
         root.Add(ConvertCommand.Create(console));
         root.Add(LabelsCommand.Create(console));
         root.Add(AnalyzeCommand.Create(console));
         root.Add(PhantomCommand.Create(console));
+        root.Add(EchoCommand.Create(console));
+        root.Add(SendCommand.Create(console));
         return root;
     }
 }

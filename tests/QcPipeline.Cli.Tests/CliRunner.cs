@@ -30,6 +30,7 @@ public static class CliRunner
     public static (int ExitCode, string Output) Dcmtk(string tool, params string[] args)
     {
         var psi = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["TCP_NODELAY"] = "1"; // harmless for file tools; DCMTK's network tools need it (delayed ACKs)
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = System.Diagnostics.Process.Start(psi)!;
         var stdoutTask = p.StandardOutput.ReadToEndAsync();

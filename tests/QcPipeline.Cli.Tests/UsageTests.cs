@@ -10,6 +10,16 @@ public class UsageTests
     [InlineData("convert", "x.dcm", "--ts", "jpeg", "-o", "y.dcm")]
     [InlineData("convert", "x.dcm", "--ts", "deflate")]
     [InlineData("frobnicate")]
+    [InlineData("echo", "127.0.0.1")]
+    [InlineData("echo", "127.0.0.1", "70000")]
+    [InlineData("echo", "127.0.0.1", "port")]
+    [InlineData("echo", "127.0.0.1", "104", "--aec", "A-TITLE-LONGER-THAN-16")]
+    [InlineData("echo", "127.0.0.1", "104", "--password", "secret")]
+    [InlineData("echo", "127.0.0.1", "104", "--tls-cert", "client.pem")]
+    [InlineData("echo", "127.0.0.1", "104", "--timeout", "0")]
+    [InlineData("send", "127.0.0.1", "104")]
+    [InlineData("send", "127.0.0.1", "104", "x.dcm", "--ts", "jpeg")]
+    [InlineData("send", "127.0.0.1", "104", "x.dcm", "--bogus")]
     public void Bad_command_line_is_exit_3_with_a_message_on_stderr(params string[] args)
     {
         var r = CliRunner.Run(args);
@@ -31,5 +41,7 @@ public class UsageTests
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("dump", r.Out, StringComparison.Ordinal);
         Assert.Contains("convert", r.Out, StringComparison.Ordinal);
+        Assert.Contains("echo", r.Out, StringComparison.Ordinal);
+        Assert.Contains("send", r.Out, StringComparison.Ordinal);
     }
 }
