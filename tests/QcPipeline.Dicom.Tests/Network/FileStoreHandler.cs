@@ -11,7 +11,7 @@ namespace QcPipeline.Dicom.Tests.Network;
 /// aborted transfer leaves nothing behind. Nothing of an instance is held in memory beyond one fragment.</summary>
 internal sealed class FileStoreHandler(string directory) : IStoreHandler
 {
-    private int _opened, _completed, _abandoned, _duplicates;
+    private int _opened, _completed, _abandoned, _duplicates, _sequence;
 
     public string Directory { get; } = System.IO.Directory.CreateDirectory(directory).FullName;
 
@@ -22,6 +22,9 @@ internal sealed class FileStoreHandler(string directory) : IStoreHandler
     public int Completed => Volatile.Read(ref _completed);
     public int Abandoned => Volatile.Read(ref _abandoned);
     public int Duplicates => Volatile.Read(ref _duplicates);
+
+    /// <summary>Store a SOP instance again under a numbered name instead of answering 0111 (duplicate); for replays.</summary>
+    public bool KeepDuplicates { get; init; }
 
     /// <summary>Called by a sink before it completes; lets a test hold a completion (window tests).</summary>
     public Func<StoreRequest, CancellationToken, Task>? BeforeComplete { get; init; }
@@ -73,7 +76,11 @@ internal sealed class FileStoreHandler(string directory) : IStoreHandler
             await stream.FlushAsync(cancellationToken);
             stream.Flush(flushToDisk: true);
             await stream.DisposeAsync();
-            var final = Path.Combine(owner.Directory, request.SopInstanceUid + ".dcm");
+            // The UID comes from the peer: never let it name a path outside the folder.
+            var uid = request.SopInstanceUid.Length is > 0 and <= 64 && request.SopInstanceUid.All(c => c is '.' or (>= '0' and <= '9'))
+                ? request.SopInstanceUid : "invalid-uid";
+            var name = owner.KeepDuplicates || uid == "invalid-uid" ? $"{uid}-{Interlocked.Increment(ref owner._sequence)}" : uid;
+            var final = Path.Combine(owner.Directory, name + ".dcm");
             try
             {
                 File.Move(part, final, overwrite: false);
