@@ -46,4 +46,36 @@ public sealed class ToolkitFixRegressionTests : IDisposable
         var (_, path) = Assert.Single(handler.Stored);
         await DcmdumpCompare.AssertSameDataset(PeerInputs.PhantomCt(1), path);
     }
+
+    /// <summary>Bug: DicomClient sent an odd-length data set (deflated) with an odd last fragment, and with an odd
+    /// peer maximum every fragment was odd; DCMTK's storescp aborts on that ("DIMSE: Odd Fragment Length").</summary>
+    [Fact]
+    public async Task Every_data_set_fragment_our_client_sends_is_even()
+    {
+        var handler = new MemoryStoreHandler();
+        // An odd maximum PDU length (4097) and an odd data set length (10001).
+        await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE", MaxPduLength = 4097 }, handler);
+        var data = new byte[10001];
+        new Random(7).NextBytes(data);
+        string sop = PeerInputs.NewUid();
+        PresentationContextRequest[] pcs = [new(1, "1.2.840.10008.5.1.4.1.1.7", [DicomUids.DeflatedExplicitVRLittleEndian])];
+        var recorded = await RecordingProxy.RecordOne(server.Port, async port =>
+        {
+            await using var client = await DicomClient.ConnectAsync("127.0.0.1", port, pcs, new DicomClientOptions { CalledAeTitle = "QCPIPE" });
+            var rsp = await client.StoreAsync(1, "1.2.840.10008.5.1.4.1.1.7", sop, new MemoryStream(data));
+            Assert.True(rsp.IsSuccess);
+            await client.ReleaseAsync();
+        }, server.Token);
+
+        var reader = new PduReader(8192);
+        var seq = new ReadOnlySequence<byte>(recorded);
+        var fragments = new List<int>();
+        while (reader.TryRead(ref seq, out var pdu))
+            if (pdu is PDataTransfer pd) fragments.AddRange(pd.Pdvs.Where(v => !v.IsCommand).Select(v => v.Data.Length));
+        Assert.True(fragments.Count >= 3, string.Join(",", fragments));
+        Assert.All(fragments, f => Assert.Equal(0, f % 2));
+        Assert.All(fragments, f => Assert.True(f + Pdv.HeaderLength <= 4097));
+        var stored = Assert.Single(handler.Stored);
+        Assert.Equal([.. data, 0], stored.Data); // one trailing 00H pad byte
+    }
 }
