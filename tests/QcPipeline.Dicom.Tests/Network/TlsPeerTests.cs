@@ -178,4 +178,35 @@ public sealed class TlsPeerTests(TestPki pki, ITestOutputHelper output) : IClass
         Assert.True(echo.ExitCode == 0, echo.ToString());
         Assert.Equal(AssociationOutcome.Released, (await server.WaitForSummaries(4))[3].Outcome);
     }
+
+    /// <summary>OpenSSL's s_client as an independent TLS peer: TLS 1.2 and 1.3 handshakes succeed, TLS 1.1 is refused.</summary>
+    [Theory]
+    [InlineData("-tls1_3", "TLSv1.3", true)]
+    [InlineData("-tls1_2", "TLSv1.2", true)]
+    [InlineData("-tls1_1", "TLSv1.1", false)]
+    public async Task Only_TLS_1_2_and_1_3_are_negotiated(string option, string protocol, bool succeeds)
+    {
+        if (!PeerTool.Exists("openssl")) Assert.Fail("openssl is not installed");
+        await using var server = new TestServer(Options(requireClientCertificate: true));
+        // SECLEVEL=0 so the client would offer TLS 1.1: the refusal must come from our server.
+        string[] args = ["s_client", "-connect", $"127.0.0.1:{server.PortText}", option, "-CAfile", pki.CaPem,
+            "-cert", pki.ClientCertPem, "-key", pki.ClientKeyPem, "-verify_return_error", "-brief", .. succeeds ? Array.Empty<string>() : ["-cipher", "DEFAULT@SECLEVEL=0"]];
+        var r = await PeerTool.RunAsync("openssl", args, TimeSpan.FromSeconds(20));
+        output.WriteLine(r.ToString());
+        if (succeeds)
+        {
+            Assert.Equal(0, r.ExitCode);
+            Assert.Contains($"Protocol version: {protocol}", r.Text, StringComparison.Ordinal);
+            Assert.Contains("Verification: OK", r.Text, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.NotEqual(0, r.ExitCode);
+            Assert.DoesNotContain("Protocol version", r.Text, StringComparison.Ordinal);
+        }
+        // s_client sends no A-ASSOCIATE-RQ: a TLS session without one ends by ARTIM or close, never as Released.
+        var summary = Assert.Single(await server.WaitForSummaries(1));
+        Assert.NotEqual(AssociationOutcome.Released, summary.Outcome);
+        if (!succeeds) Assert.Equal(AssociationOutcome.Failed, summary.Outcome);
+    }
 }
