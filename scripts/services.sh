@@ -60,6 +60,7 @@ env_set() {
   local tmp; tmp=$(mktemp "$ENV_FILE.XXXXXX")
   grep -v "^${prefix}_" "$ENV_FILE" > "$tmp" || true
   for kv in "$@"; do echo "$kv" >> "$tmp"; done
+  chmod 644 "$tmp"
   mv "$tmp" "$ENV_FILE"
 }
 
