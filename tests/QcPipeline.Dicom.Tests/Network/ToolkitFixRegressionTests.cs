@@ -78,4 +78,56 @@ public sealed class ToolkitFixRegressionTests : IDisposable
         var stored = Assert.Single(handler.Stored);
         Assert.Equal([.. data, 0], stored.Data); // one trailing 00H pad byte
     }
+
+    /// <summary>Bug: the association cap counted TCP connections from the moment they were accepted, so a connection
+    /// that had not (yet) sent an A-ASSOCIATE-RQ, a port probe or a slow peer, took a slot for up to ARTIM and real
+    /// associations were rejected "local limit exceeded" with none established.</summary>
+    [Fact]
+    public async Task A_connection_without_an_association_does_not_count_against_the_cap()
+    {
+        await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE", MaxAssociations = 1, ArtimTimeout = TimeSpan.FromSeconds(10) });
+        using var idle = new System.Net.Sockets.TcpClient();
+        await idle.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (server.Server.ActiveAssociations < 1 && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(10);
+
+        var echo = await PeerTool.RunAsync("echoscu", ["-aec", "QCPIPE", "127.0.0.1", server.PortText]);
+        Assert.True(echo.ExitCode == 0, echo.ToString());
+
+        // The cap itself still holds once an association is established.
+        PresentationContextRequest[] pcs = [new(1, DicomUids.Verification, [DicomUids.ImplicitVRLittleEndian])];
+        await using var holder = await DicomClient.ConnectAsync("127.0.0.1", server.Port, pcs, new DicomClientOptions { CalledAeTitle = "QCPIPE" });
+        var rejected = await PeerTool.RunAsync("echoscu", ["-aec", "QCPIPE", "127.0.0.1", server.PortText]);
+        Assert.NotEqual(0, rejected.ExitCode);
+        Assert.Contains("Local Limit Exceeded", rejected.Text, StringComparison.OrdinalIgnoreCase);
+        await holder.ReleaseAsync();
+    }
+
+    /// <summary>Bug: the over-limit decision read the shared counter after incrementing it, so two associations
+    /// arriving together at a cap of one could both see two and both be rejected.</summary>
+    [Fact]
+    public async Task Simultaneous_requests_at_a_cap_of_one_never_all_get_rejected()
+    {
+        await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE", MaxAssociations = 1 });
+        PresentationContextRequest[] pcs = [new(1, DicomUids.Verification, [DicomUids.ImplicitVRLittleEndian])];
+        for (int round = 0; round < 30; round++)
+        {
+            var attempts = Enumerable.Range(0, 3).Select(async _ =>
+            {
+                try
+                {
+                    var c = await DicomClient.ConnectAsync("127.0.0.1", server.Port, pcs, new DicomClientOptions { CalledAeTitle = "QCPIPE" });
+                    return c;
+                }
+                catch (DicomAssociationRejectedException) { return null; }
+            }).ToList();
+            var clients = await Task.WhenAll(attempts);
+            var accepted = clients.Where(c => c is not null).ToList();
+            Assert.True(accepted.Count == 1, $"round {round}: {accepted.Count} of 3 accepted at a cap of 1");
+            foreach (var c in accepted) { await c!.ReleaseAsync(); await c.DisposeAsync(); }
+            // Wait until the released association has ended on the server before the next round.
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            while (server.Server.ActiveAssociations > 0 && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
+        }
+    }
 }
