@@ -26,7 +26,10 @@ internal sealed class DcmtkStoreScp : IAsyncDisposable
         Directory = directory;
     }
 
-    public static async Task<DcmtkStoreScp> StartAsync(string directory, params string[] options)
+    public static Task<DcmtkStoreScp> StartAsync(string directory, params string[] options) => StartAsync(directory, options, []);
+
+    /// <summary><paramref name="echoOptions"/> go to the echoscu that checks readiness (TLS options for a TLS storescp).</summary>
+    public static async Task<DcmtkStoreScp> StartAsync(string directory, string[] options, string[] echoOptions)
     {
         System.IO.Directory.CreateDirectory(directory);
         var l = new TcpListener(IPAddress.Loopback, 0);
@@ -45,7 +48,7 @@ internal sealed class DcmtkStoreScp : IAsyncDisposable
         while (true)
         {
             if (scp._process.HasExited) throw new InvalidOperationException("storescp exited: " + await scp._stderr);
-            var echo = await PeerTool.RunAsync("echoscu", ["-to", "2", "-aec", "STORESCP", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
+            var echo = await PeerTool.RunAsync("echoscu", [.. echoOptions, "-to", "2", "-aec", "STORESCP", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10));
             if (echo.ExitCode == 0) return scp;
             if (sw.Elapsed > TimeSpan.FromSeconds(10)) throw new TimeoutException("storescp did not answer C-ECHO\n" + echo);
             await Task.Delay(50);

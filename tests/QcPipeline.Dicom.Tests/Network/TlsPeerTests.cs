@@ -19,6 +19,8 @@ public sealed class TestPki : IDisposable
     public string CaPem => Path.Combine(Directory, "ca.pem");
     public string ClientCertPem => Path.Combine(Directory, "client.pem");
     public string ClientKeyPem => Path.Combine(Directory, "client.key");
+    public string ServerCertPem => Path.Combine(Directory, "server.pem");
+    public string ServerKeyPem => Path.Combine(Directory, "server.key");
 
     public TestPki()
     {
@@ -35,6 +37,8 @@ public sealed class TestPki : IDisposable
         File.WriteAllText(CaPem, Ca.ExportCertificatePem());
         File.WriteAllText(ClientCertPem, Client.ExportCertificatePem());
         using (var key = Client.GetRSAPrivateKey()!) File.WriteAllText(ClientKeyPem, key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(ServerCertPem, Server.ExportCertificatePem());
+        using (var key = Server.GetRSAPrivateKey()!) File.WriteAllText(ServerKeyPem, key.ExportPkcs8PrivateKeyPem());
     }
 
     private X509Certificate2 Issue(string subject, bool serverAuth, DateTimeOffset now)
@@ -208,5 +212,39 @@ public sealed class TlsPeerTests(TestPki pki, ITestOutputHelper output) : IClass
         var summary = Assert.Single(await server.WaitForSummaries(1));
         Assert.NotEqual(AssociationOutcome.Released, summary.Outcome);
         if (!succeeds) Assert.Equal(AssociationOutcome.Failed, summary.Outcome);
+    }
+
+    /// <summary>Our requestor as a TLS client of DCMTK's storescp (which requires a client certificate by default).</summary>
+    [Fact]
+    public async Task Our_client_stores_over_mutual_TLS_into_storescp()
+    {
+        await using var scp = await DcmtkStoreScp.StartAsync(Path.Combine(pki.Directory, "scp-" + Guid.NewGuid().ToString("N")),
+            ["+tls", pki.ServerKeyPem, pki.ServerCertPem, "+cf", pki.CaPem], ClientTls);
+        var body = PeerInputs.DatasetBytes(PeerInputs.PhantomCt(1), out var sopClass, out var sop, out var ts);
+        PresentationContextRequest[] pcs = [new(1, sopClass, [ts])];
+        var tls = new SslClientAuthenticationOptions
+        {
+            TargetHost = "127.0.0.1",
+            ClientCertificates = [pki.Client],
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, cert, _, _) => pki.Validate(cert),
+        };
+        await using (var client = await DicomClient.ConnectAsync("127.0.0.1", scp.Port, pcs, new DicomClientOptions { CalledAeTitle = "STORESCP", Tls = tls }))
+        {
+            var rsp = await client.StoreAsync(1, sopClass, sop, new MemoryStream(body));
+            Assert.True(rsp.IsSuccess, $"0x{rsp.Status:X4}");
+            await client.ReleaseAsync();
+        }
+        var stored = Assert.Single(scp.Files());
+        Assert.True(body.AsSpan().SequenceEqual(PeerInputs.DatasetBytes(stored, out _, out _, out _)));
+
+        // Without a client certificate storescp refuses the handshake.
+        await Assert.ThrowsAnyAsync<Exception>(() => DicomClient.ConnectAsync("127.0.0.1", scp.Port, pcs,
+            new DicomClientOptions { CalledAeTitle = "STORESCP", Tls = new SslClientAuthenticationOptions
+            {
+                TargetHost = "127.0.0.1",
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, cert, _, _) => pki.Validate(cert),
+            }, ArtimTimeout = TimeSpan.FromSeconds(5) }));
     }
 }
