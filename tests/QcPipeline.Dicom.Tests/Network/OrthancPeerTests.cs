@@ -11,7 +11,7 @@ namespace QcPipeline.Dicom.Tests.Network;
 /// <summary>Orthanc as the real peer on both sides: it forwards instances to <see cref="DicomServer"/> (C-STORE SCU,
 /// <c>POST /modalities/qcpipe/store</c>), and it receives what <see cref="DicomClient"/> sends (C-STORE SCP).</summary>
 [Collection(OrthancCollection.Name)]
-public sealed class OrthancPeerTests(OrthancFixture orthanc, ITestOutputHelper output) : IDisposable
+public sealed class OrthancPeerTests(OrthancFixture orthanc, TransferSyntaxInputs inputs, ITestOutputHelper output) : IClassFixture<TransferSyntaxInputs>, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("qc-orthanc-test-").FullName;
 
@@ -158,5 +158,48 @@ public sealed class OrthancPeerTests(OrthancFixture orthanc, ITestOutputHelper o
         PeerInputs.DatasetBytes(file, out _, out var sop, out _);
         var instances = await orthanc.GetJson("instances?expand");
         Assert.DoesNotContain(instances.EnumerateArray(), i => i.GetProperty("MainDicomTags").GetProperty("SOPInstanceUID").GetString() == sop);
+    }
+
+    /// <summary>Orthanc forwards each transfer syntax it stored as is; our acceptor negotiates it and the data set
+    /// arrives unchanged.</summary>
+    [Fact]
+    public async Task Orthanc_forwards_every_transfer_syntax_unchanged()
+    {
+        string study = PeerInputs.NewUid(), series = PeerInputs.NewUid();
+        var originals = new Dictionary<string, string>();
+        foreach (var key in new[] { "implicit", "big", "deflated", "jpeg-sv1", "jpeg-ls", "j2k" })
+        {
+            var copy = NewStudyCopy(inputs[key], key + ".dcm", study, series);
+            PeerInputs.DatasetBytes(copy, out _, out var sop, out _);
+            originals[sop] = copy;
+            await Upload(copy);
+        }
+        var studyId = await LookupStudy(study);
+
+        var handler = new FileStoreHandler(Path.Combine(_dir, "store"));
+        await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE" }, handler);
+        await orthanc.SendJson(HttpMethod.Put, "modalities/qcpipe", Json($$"""{ "AET": "QCPIPE", "Host": "127.0.0.1", "Port": {{server.Port}} }"""));
+        var r = await orthanc.SendJson(HttpMethod.Post, "modalities/qcpipe/store", Json($$"""{ "Resources": ["{{studyId}}"], "Synchronous": true }"""));
+        output.WriteLine(r.ToString());
+        Assert.Equal(originals.Count, r.GetProperty("InstancesCount").GetInt32());
+        Assert.Equal(0, r.GetProperty("FailedInstancesCount").GetInt32());
+
+        Assert.Equal(originals.Keys.Order(), handler.Stored.Select(x => x.Request.SopInstanceUid).Order());
+        foreach (var (request, path) in handler.Stored)
+        {
+            var original = originals[request.SopInstanceUid];
+            using (var f = DicomFile.Open(original))
+            {
+                output.WriteLine($"{Path.GetFileName(original)}: uploaded in {f.TransferSyntax.Uid}, negotiated {request.TransferSyntaxUid}");
+                Assert.Equal(f.TransferSyntax.Uid, request.TransferSyntaxUid);
+            }
+            await DcmdumpCompare.AssertSameDataset(original, path);
+        }
+    }
+
+    private async Task<string> LookupStudy(string studyUid)
+    {
+        var found = await orthanc.SendJson(HttpMethod.Post, "tools/lookup", new StringContent(studyUid, Encoding.UTF8, "text/plain"));
+        return Assert.Single(found.EnumerateArray(), e => e.GetProperty("Type").GetString() == "Study").GetProperty("ID").GetString()!;
     }
 }
