@@ -43,8 +43,8 @@ public sealed class AssociationPolicyPeerTests(ITestOutputHelper output)
                 // DCMTK reads the same fields.
                 var echo = await Echoscu(server, "QCTEST");
                 Assert.NotEqual(0, echo.ExitCode);
-                Assert.Contains("Rejected Transient", echo.Text, StringComparison.OrdinalIgnoreCase);
-                Assert.Contains("Local Limit Exceeded", echo.Text, StringComparison.OrdinalIgnoreCase);
+                Assert.Contains("Result: Rejected Transient, Source: Service Provider (Presentation Related)", echo.Text, StringComparison.OrdinalIgnoreCase);
+                Assert.Contains("Reason: Local Limit Exceeded", echo.Text, StringComparison.OrdinalIgnoreCase);
                 var store = await PeerTool.RunAsync("storescu", ["-xr", "-aec", "QCPIPE", "127.0.0.1", server.PortText, PeerInputs.PhantomCt(1)]);
                 output.WriteLine(store.ToString());
                 Assert.NotEqual(0, store.ExitCode);
@@ -87,7 +87,8 @@ public sealed class AssociationPolicyPeerTests(ITestOutputHelper output)
 
         var other = await Echoscu(server, "INTRUDER");
         Assert.NotEqual(0, other.ExitCode);
-        Assert.Contains("Calling AE Title Not Recognized", other.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Result: Rejected Permanent, Source: Service User", other.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("Reason: Calling AE Title Not Recognized", other.Text, StringComparison.OrdinalIgnoreCase);
 
         var ex = await Assert.ThrowsAsync<DicomAssociationRejectedException>(() =>
             DicomClient.ConnectAsync("127.0.0.1", server.Port, Echo, new DicomClientOptions { CallingAeTitle = "INTRUDER", CalledAeTitle = "QCPIPE" }, server.Token));
