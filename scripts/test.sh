@@ -12,11 +12,20 @@ command -v dcmdump >/dev/null 2>&1 || need+=(dcmtk)
 ldconfig -p | grep -q 'libcharls.so.2' || need+=(libcharls2)
 ldconfig -p | grep -q 'libopenjp2.so.7' || need+=(libopenjp2-7)
 command -v opj_compress >/dev/null 2>&1 || need+=(libopenjp2-tools)   # JPEG 2000 encoder for compressed-input tests
+# Orthanc, the second real DICOM peer (its tests start their own instance on free loopback ports; so does scripts/services.sh).
+{ command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ]; } || need+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# Debian's orthanc package may start its own service (ports 4242/8042, /var/lib/orthanc) where services may start
+# on install; the tests never use it, so it is stopped rather than left competing for the two cores.
+if [ -x /etc/init.d/orthanc ] && service orthanc status >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO service orthanc stop >/dev/null 2>&1 || true
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

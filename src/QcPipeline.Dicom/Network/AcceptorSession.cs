@@ -16,7 +16,7 @@ internal sealed class AcceptorSession : IDisposable
     private readonly DicomServerOptions _options;
     private readonly Stream _stream;
     private readonly string? _remote;
-    private readonly bool _overLimit;
+    private bool _holdsSlot;
     private readonly PduReader _reader;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Dictionary<byte, (string AbstractSyntax, string TransferSyntax)> _contexts = [];
@@ -32,18 +32,18 @@ internal sealed class AcceptorSession : IDisposable
     private int _echoes, _stores, _storeFailures;
     private long _bytes;
 
-    public AcceptorSession(DicomServer server, Stream stream, string? remote, bool overLimit)
+    public AcceptorSession(DicomServer server, Stream stream, string? remote)
     {
         _server = server;
         _options = server.Options;
         _stream = stream;
         _remote = remote;
-        _overLimit = overLimit;
         _reader = new PduReader(_options.MaxPduLength) { ReuseDataBuffer = true };
     }
 
     public void Dispose()
     {
+        ReturnSlot();
         _writeLock.Dispose();
         _window.Dispose();
     }
@@ -136,6 +136,7 @@ internal sealed class AcceptorSession : IDisposable
                             throw new DicomNetworkException(AbortReason.UnexpectedPdu, PduType.ReleaseRequest, "PDU", 0, "A-RELEASE-RQ inside an incomplete DIMSE message");
                         await WaitPending().ConfigureAwait(false);
                         await Send(new ReleaseResponse(), ct).ConfigureAwait(false);
+                        ReturnSlot(); // released: the slot is free while ARTIM waits for the peer to close
                         // Sta13: wait for the requestor to close, bounded by ARTIM.
                         await AwaitPeerClose(readCts, ct).ConfigureAwait(false);
                         return Sum(AssociationOutcome.Released);
@@ -250,6 +251,7 @@ internal sealed class AcceptorSession : IDisposable
 
         async Task<AssociationSummary> Reject(RejectResult result, RejectSource source, byte reason, string problem)
         {
+            ReturnSlot(); // a rejected request holds no slot while ARTIM waits for the peer to close
             await Send(new AssociateReject(result, source, reason), ct).ConfigureAwait(false);
             return Sum(AssociationOutcome.Rejected, p: problem);
         }
@@ -261,7 +263,8 @@ internal sealed class AcceptorSession : IDisposable
             return await Reject(RejectResult.Permanent, RejectSource.ServiceUser, AssociateReject.CalledAeTitleNotRecognized, $"called AE title '{rq.CalledAeTitle}' is not '{_options.AeTitle}'").ConfigureAwait(false);
         if (rq.ApplicationContextName != AssociateRequest.DicomApplicationContext)
             return await Reject(RejectResult.Permanent, RejectSource.ServiceUser, 2, $"application context {rq.ApplicationContextName} not supported").ConfigureAwait(false);
-        if (_overLimit)
+        _holdsSlot = _server.TryTakeAssociationSlot();
+        if (!_holdsSlot)
             return await Reject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, 2, $"local limit of {_options.MaxAssociations} associations exceeded").ConfigureAwait(false);
 
         X509Certificate2? clientCert = _stream is SslStream ssl && ssl.RemoteCertificate is { } rc ? rc as X509Certificate2 ?? new X509Certificate2(rc) : null;
@@ -309,6 +312,13 @@ internal sealed class AcceptorSession : IDisposable
             rq.UserInformation.ImplementationClassUid, rq.UserInformation.ImplementationVersionName);
         await Send(ac, ct).ConfigureAwait(false);
         return null;
+    }
+
+    private void ReturnSlot()
+    {
+        if (!_holdsSlot) return;
+        _holdsSlot = false;
+        _server.ReturnAssociationSlot();
     }
 
     private async ValueTask OnPdv(Pdv pdv, CancellationToken ct)

@@ -195,6 +195,10 @@ public sealed class DicomClient : IAsyncDisposable
 
         uint peerMax = PeerMaxPduLength;
         int chunk = peerMax == 0 || peerMax > 1024 * 1024 ? 1024 * 1024 : (int)peerMax - Pdv.HeaderLength;
+        // Data set fragments have even lengths (DCMTK aborts on an odd one: "DIMSE: Odd Fragment Length"), so every
+        // fragment but the last is a multiple of 2 and an odd-length data set (only a deflated one can be) gets one
+        // trailing 00H pad byte, as DCMTK's storescu sends it; inflaters ignore bytes after the final deflate block.
+        chunk &= ~1;
         if (chunk <= 0) throw new InvalidOperationException($"peer maximum PDU length {peerMax} leaves no room for data");
         var buffer = ArrayPool<byte>.Shared.Rent(chunk + 12);
         try
@@ -210,6 +214,7 @@ public sealed class DicomClient : IAsyncDisposable
                         ? await dataset.ReadAtLeastAsync(next.AsMemory(12, chunk), chunk, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)
                         : 0;
                     bool last = nextHave == 0;
+                    if (last && (have & 1) == 1) buffer[12 + have++] = 0; // have < chunk here: room for the pad
                     // PDU header (6) + PDV header (6) written in front of the data, so each PDU is one write.
                     WritePDataHeader(buffer, have, presentationContextId, isCommand: false, last);
                     await _stream.WriteAsync(buffer.AsMemory(0, 12 + have), cancellationToken).ConfigureAwait(false);

@@ -109,7 +109,7 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
 
     public DicomServerOptions Options { get; } = options ?? new DicomServerOptions();
 
-    /// <summary>Associations being handled now.</summary>
+    /// <summary>Connections being handled now (from accept, or the end of the TLS handshake, to close).</summary>
     public int ActiveAssociations => Volatile.Read(ref _active);
 
     /// <summary>Accepts connections until cancelled; each is handled concurrently. Never throws except on cancellation.</summary>
@@ -206,7 +206,7 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
         AssociationSummary summary;
         try
         {
-            using var session = new AcceptorSession(this, stream, remote, Volatile.Read(ref _active) > Math.Max(1, Options.MaxAssociations));
+            using var session = new AcceptorSession(this, stream, remote);
             summary = await session.RunAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -220,6 +220,25 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
         try { observer?.AssociationEnded(summary); } catch { /* observer's problem */ }
         return summary;
     }
+
+    /// <summary>Takes one of the <see cref="DicomServerOptions.MaxAssociations"/> slots for an association being
+    /// accepted; false when all are taken. Only associations count (from the A-ASSOCIATE-RQ on), not connections
+    /// still in ARTIM: a probe or a slow peer must not push real associations over the limit. The compare-exchange
+    /// makes simultaneous requests see distinct counts.</summary>
+    internal bool TryTakeAssociationSlot()
+    {
+        int cap = Math.Max(1, Options.MaxAssociations);
+        while (true)
+        {
+            int taken = Volatile.Read(ref _slots);
+            if (taken >= cap) return false;
+            if (Interlocked.CompareExchange(ref _slots, taken + 1, taken) == taken) return true;
+        }
+    }
+
+    internal void ReturnAssociationSlot() => Interlocked.Decrement(ref _slots);
+
+    private int _slots;
 
     internal IStoreHandler? StoreHandler => storeHandler;
     internal IDicomServerObserver? Observer => observer;

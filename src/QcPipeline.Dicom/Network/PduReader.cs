@@ -25,6 +25,10 @@ public sealed class PduReader
         MaxPduLength = maxReceivePduLength == 0 ? hardLimit : (uint)Math.Min((ulong)maxReceivePduLength + slack, hardLimit);
     }
 
+    /// <summary>Largest A-ASSOCIATE-RQ/AC body accepted whatever <see cref="MaxPduLength"/> is: 128 presentation
+    /// contexts with a dozen transfer syntaxes each fit several times over.</summary>
+    public const uint MaxAssociatePduLength = 1024 * 1024;
+
     /// <summary>Largest PDU body (length field) accepted.</summary>
     public uint MaxPduLength { get; }
 
@@ -131,9 +135,12 @@ public sealed class PduReader
         if (type is < 1 or > 7)
             throw new DicomNetworkException(AbortReason.UnrecognizedPdu, null, $"PDU type 0x{type:X2}", 0, "unrecognized PDU type");
         uint length = BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
-        if (length > MaxPduLength)
+        // The announced maximum limits P-DATA-TF PDUs only (PS3.8 §D.1); an A-ASSOCIATE-RQ/AC proposing many
+        // presentation contexts (storescu: over 100, about 14 KB) must still be read when that maximum is small.
+        uint limit = type is (byte)PduType.AssociateRequest or (byte)PduType.AssociateAccept ? Math.Max(MaxPduLength, MaxAssociatePduLength) : MaxPduLength;
+        if (length > limit)
             throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, (PduType)type, "PDU length", 2,
-                $"PDU length {length} exceeds the maximum {MaxPduLength}");
+                $"PDU length {length} exceeds the maximum {limit}");
         return length;
     }
 
