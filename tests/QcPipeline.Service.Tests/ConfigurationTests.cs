@@ -63,6 +63,25 @@ public sealed class ConfigurationTests
         }
     }
 
+    [Fact]
+    public async Task Json_console_logging_is_selected_by_configuration()
+    {
+        var dir = Support.NewTempDir("qcjson");
+        try
+        {
+            await using var svc = ChildService.Start(dir, ["--Dicom:Port=0", "--Http:Urls=http://127.0.0.1:0", "--Logging:Console:FormatterName=json"]);
+            await svc.WaitBoundAsync();
+            var line = svc.Output.Split('\n').First(l => l.Contains("DICOM listener bound", StringComparison.Ordinal));
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            Assert.Equal("Information", doc.RootElement.GetProperty("LogLevel").GetString());
+            Assert.Equal("QCPIPE", doc.RootElement.GetProperty("State").GetProperty("AeTitle").GetString());
+        }
+        finally
+        {
+            Support.TryDeleteDir(dir);
+        }
+    }
+
     [Theory]
     [InlineData("--Dicom:Port=70000", "Dicom:Port")]
     [InlineData("--Dicom:Port=abc", "Dicom:Port")]

@@ -6,6 +6,18 @@ namespace QcPipeline.Service.Tests;
 /// <summary>SIGKILL of the service in the middle of a transfer, then a restart on the same data folder.</summary>
 public sealed class KillTests(ITestOutputHelper output)
 {
+    /// <summary>The default (information) level never logs a UID.</summary>
+    private static void AssertNoUidsLogged(string log, List<Support.TestInstance> files)
+    {
+        Assert.Contains("DICOM listener bound", log, StringComparison.Ordinal);
+        foreach (var f in files)
+        {
+            Assert.DoesNotContain(f.SopInstanceUid, log, StringComparison.Ordinal);
+            Assert.DoesNotContain(f.SeriesUid, log, StringComparison.Ordinal);
+            Assert.DoesNotContain(f.StudyUid, log, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Killed_mid_transfer_every_acknowledged_instance_survives_and_tmp_is_cleaned()
     {
@@ -34,6 +46,7 @@ public sealed class KillTests(ITestOutputHelper output)
                 svc.Kill();
                 await scu.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 storeOutput = await so + await se;
+                AssertNoUidsLogged(svc.Output, files);
             }
             var acknowledged = Support.StoreResponses(storeOutput).Where(kv => kv.Value == "Success").Select(kv => kv.Key).ToHashSet();
             output.WriteLine($"storescu got success for {acknowledged.Count} of {files.Count} before the kill");
@@ -75,6 +88,9 @@ public sealed class KillTests(ITestOutputHelper output)
                 Assert.True(again.ExitCode == 0, again.All);
                 Assert.All(Support.StoreResponses(again.All).Values, v => Assert.Equal("Success", v));
                 Assert.Equal(files.Count + 1, Support.Rows(Path.Combine(data, "qc.db")).Count);
+                await Task.Delay(200); // the association's closing log line
+                Assert.Contains("Association STORESCU -> QCPIPE", svc.Output, StringComparison.Ordinal);
+                AssertNoUidsLogged(svc.Output, files);
             }
         }
         finally
