@@ -19,6 +19,13 @@ internal sealed class DimseObserver(QcMetrics metrics, ILogger<DimseObserver> lo
             summary.EchoCount, summary.BytesReceived, summary.Duration.TotalMilliseconds, summary.Problem is null ? "" : "; " + summary.Problem);
     }
 
+    /// <summary>A connection that failed before an association existed (TLS handshake).</summary>
+    public void ConnectionFailed(AssociationSummary summary)
+    {
+        metrics.AssociationsTotal.WithLabels(QcMetrics.OutcomeLabel(summary.Outcome)).Inc();
+        logger.LogWarning("Connection from {Remote} failed before association: {Problem}", summary.RemoteAddress, summary.Problem);
+    }
+
     public void StoreCompleted(StoreRequest request, StoreOutcome outcome, long bytes, TimeSpan elapsed)
     {
         metrics.InstancesTotal.WithLabels(QcMetrics.StatusClassLabel(outcome.Status), QcMetrics.StatusLabel(outcome.Status)).Inc();
