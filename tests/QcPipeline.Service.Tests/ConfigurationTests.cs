@@ -106,3 +106,23 @@ public sealed class ConfigurationTests
         }
     }
 }
+
+public sealed class IndexProviderTests
+{
+    [Theory]
+    [InlineData("Sqlite", "Microsoft.EntityFrameworkCore.Sqlite", typeof(Index.SqliteIndexDbContext))]
+    [InlineData("Postgres", "Npgsql.EntityFrameworkCore.PostgreSQL", typeof(Index.PostgresIndexDbContext))]
+    public async Task Each_provider_is_selectable_and_its_migrations_match_the_model(string provider, string providerName, Type contextType)
+    {
+        var app = ServiceHost.Build([$"--Database:Provider={provider}", "--Database:ConnectionString=" + (provider == "Sqlite" ? "Data Source=unused.db" : "Host=127.0.0.1;Database=qc")]);
+        await using (app)
+        {
+            var factory = app.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Index.IndexDbContext>>();
+            await using var db = factory.CreateDbContext();
+            Assert.IsType(contextType, db);
+            Assert.Equal(providerName, db.Database.ProviderName);
+            Assert.NotEmpty(Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GetMigrations(db.Database));
+            Assert.False(Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.HasPendingModelChanges(db.Database), "the model changed: add a migration");
+        }
+    }
+}

@@ -38,7 +38,9 @@ public sealed class IngestEventRecord
     public string? CallingAe { get; set; }
 }
 
-public sealed class IndexDbContext(DbContextOptions<IndexDbContext> options) : DbContext(options)
+/// <summary>The index. Each provider has its own subclass so that each has its own migrations
+/// (<c>Index/Migrations/Sqlite</c>, <c>Index/Migrations/Postgres</c>); the model is the same.</summary>
+public abstract class IndexDbContext(DbContextOptions options) : DbContext(options)
 {
     public DbSet<InstanceRecord> Instances => Set<InstanceRecord>();
     public DbSet<IngestEventRecord> IngestEvents => Set<IngestEventRecord>();
@@ -76,3 +78,7 @@ public sealed class IndexDbContext(DbContextOptions<IndexDbContext> options) : D
         });
     }
 }
+
+public sealed class SqliteIndexDbContext(DbContextOptions<SqliteIndexDbContext> options) : IndexDbContext(options);
+
+public sealed class PostgresIndexDbContext(DbContextOptions<PostgresIndexDbContext> options) : IndexDbContext(options);

@@ -4,8 +4,8 @@ using QcPipeline.Service.Ingest;
 
 namespace QcPipeline.Service.Index;
 
-/// <summary>Creates the index schema at start (before the listener and the reconciliation run) and puts SQLite in WAL mode.
-/// The schema is made with EnsureCreated: there is one version of it so far; migrations come with the first change.</summary>
+/// <summary>Brings the index schema up to date at start (EF Core migrations of the provider, before the listener and the
+/// reconciliation run) and puts SQLite in WAL mode.</summary>
 internal sealed class IndexInitializer(IDbContextFactory<IndexDbContext> factory, IOptions<DatabaseOptions> options, StoragePaths paths, ILogger<IndexInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -19,8 +19,9 @@ internal sealed class IndexInitializer(IDbContextFactory<IndexDbContext> factory
                 // WAL: readers never block the writer, and a commit is one append + fsync of the log.
                 await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
             }
-            bool created = await db.Database.EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Index database ready ({Provider}, {State})", options.Value.Provider, created ? "created" : "existing");
+            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Count();
+            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Index database ready ({Provider}, {Applied} migrations applied)", options.Value.Provider, pending);
         }
     }
 

@@ -1,6 +1,5 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using QcPipeline.Service.Ingest;
 
 namespace QcPipeline.Service.Index;
 
@@ -12,22 +11,7 @@ public static class IndexServiceCollectionExtensions
     {
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
-        services.AddDbContextFactory<IndexDbContext>((sp, o) =>
-        {
-            var db = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            switch (db.Provider)
-            {
-                case DatabaseProvider.Postgres:
-                    o.UseNpgsql(db.ConnectionString);
-                    break;
-                default:
-                    var cs = string.IsNullOrWhiteSpace(db.ConnectionString)
-                        ? $"Data Source={Path.Combine(sp.GetRequiredService<StoragePaths>().Root, "qc.db")}"
-                        : db.ConnectionString;
-                    o.UseSqlite(cs).AddInterceptors(new SqlitePragmaInterceptor(db.SqliteSynchronous));
-                    break;
-            }
-        });
+        services.AddSingleton<IDbContextFactory<IndexDbContext>, IndexDbContextFactory>();
         services.AddSingleton<IndexWriter>();
         services.AddHostedService<IndexInitializer>();
         return services;
