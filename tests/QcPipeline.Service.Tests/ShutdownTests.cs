@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace QcPipeline.Service.Tests;
 
 public sealed class ShutdownTests
@@ -13,20 +11,11 @@ public sealed class ShutdownTests
         {
             var files = Support.MakeCtFiles(Path.Combine(root, "in"), 30);
             var svc = await InProcessService.StartAsync(data);
-            var psi = new ProcessStartInfo("storescu") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in (string[])["-v", "-aec", "QCPIPE", "127.0.0.1", svc.DicomPort.ToString(System.Globalization.CultureInfo.InvariantCulture), .. files.Select(f => f.Path)])
-                psi.ArgumentList.Add(a);
-            psi.Environment["TCP_NODELAY"] = "1";
-            using var scu = Process.Start(psi)!;
-            var so = scu.StandardOutput.ReadToEndAsync();
-            var se = scu.StandardError.ReadToEndAsync();
             var instances = Path.Combine(data, "instances");
-            var until = DateTime.UtcNow.AddSeconds(20);
-            while (DateTime.UtcNow < until && Directory.GetFiles(instances, "*.dcm", SearchOption.AllDirectories).Length < 4)
-                await Task.Delay(5);
+            using var scu = new StoreScuRun(svc.DicomPort, files.Select(f => f.Path), actAfterSuccesses: 4);
+            await scu.Reached;
             await svc.DisposeAsync(); // graceful stop: the association in progress is cut, its instance abandoned
-            await scu.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            var acknowledged = Support.StoreResponses(await so + await se).Where(kv => kv.Value == "Success").Select(kv => kv.Key).ToHashSet();
+            var acknowledged = Support.StoreResponses(await scu.FinishAsync()).Where(kv => kv.Value == "Success").Select(kv => kv.Key).ToHashSet();
 
             Assert.InRange(acknowledged.Count, 1, files.Count - 1);
             Assert.Empty(Directory.GetFiles(Path.Combine(data, "tmp")));

@@ -107,6 +107,16 @@ public static partial class Support
         return sb.ToString();
     }
 
+    /// <summary>SHA-256 (hex) of a Part 10 file's data set bytes, as the index records it.</summary>
+    public static string DatasetSha256(string path)
+    {
+        long offset;
+        using (var h = DicomFile.Open(path, DicomReadOptions.HeaderOnly)) offset = h.DatasetOffset;
+        using var fs = File.OpenRead(path);
+        fs.Position = offset;
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fs));
+    }
+
     public static string NewUid() => "2.25." + new BigInteger(Guid.NewGuid().ToByteArray(), isUnsigned: true).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static readonly Lazy<DicomFile> CtTemplate = new(() =>
