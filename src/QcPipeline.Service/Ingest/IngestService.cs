@@ -79,7 +79,7 @@ public sealed class IngestService
         Metrics.IngestTotal.WithLabels(label).Inc();
         if (result.Outcome == IngestOutcome.Rejected)
         {
-            Metrics.IngestFailuresTotal.WithLabels(QcMetrics.FailureReasons.Contains(result.FailureReason) ? result.FailureReason! : IngestFailure.Other).Inc();
+            Metrics.IngestFailuresTotal.WithLabels(result.FailureReason is { } reason && QcMetrics.FailureReasons.Contains(reason) ? reason : IngestFailure.Other).Inc();
             Logger.LogWarning("Ingest rejected an instance from {CallingAe} ({Source}): {Reason}, status 0x{Status:X4}",
                 request.CallingAe, request.Source, result.Reason, result.DicomStatus);
         }
@@ -97,7 +97,7 @@ public sealed class IngestService
     internal void RecordFailure(IngestRequest request, IngestResult result, Exception ex)
     {
         Metrics.IngestTotal.WithLabels("rejected").Inc();
-        Metrics.IngestFailuresTotal.WithLabels(result.FailureReason ?? IngestFailure.Other).Inc();
+        Metrics.IngestFailuresTotal.WithLabels(result.FailureReason is { } reason && QcMetrics.FailureReasons.Contains(reason) ? reason : IngestFailure.Other).Inc();
         // The exception message names files by UID: keep it out of the info/warning line (UIDs only at debug).
         Logger.LogError("Ingest failed for an instance from {CallingAe} ({Source}): {Reason} ({ExceptionType}); answered 0x{Status:X4}",
             request.CallingAe, request.Source, result.Reason, ex.GetType().Name, result.DicomStatus);

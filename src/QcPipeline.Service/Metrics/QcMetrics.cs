@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Prometheus;
 using QcPipeline.Dicom.Network;
 
@@ -8,15 +9,15 @@ namespace QcPipeline.Service.Metrics;
 public sealed class QcMetrics
 {
     /// <summary>Status codes that get their own label value; any other is "other".</summary>
-    private static readonly HashSet<ushort> KnownStatuses =
+    private static readonly FrozenSet<ushort> KnownStatuses = FrozenSet.Create<ushort>(
     [
         DicomStatus.Success, DicomStatus.CoercionOfDataElements, DicomStatus.ElementsDiscarded, DicomStatus.DataSetDoesNotMatchSopClassWarning,
         DicomStatus.OutOfResources, DicomStatus.DataSetDoesNotMatchSopClass, DicomStatus.CannotUnderstand, DicomStatus.InvalidSopInstance,
         DicomStatus.ProcessingFailure, DicomStatus.SopClassNotSupported, DicomStatus.UnrecognizedOperation,
-    ];
+    ]);
 
-    public static readonly string[] IngestResults = ["stored", "duplicate", "replaced", "rejected"];
-    public static readonly string[] FailureReasons = ["disk_full", "io_error", "mismatch", "invalid_uid", "unparsable", "other"];
+    public static IReadOnlyList<string> IngestResults { get; } = ["stored", "duplicate", "replaced", "rejected"];
+    public static IReadOnlyList<string> FailureReasons { get; } = ["disk_full", "io_error", "mismatch", "invalid_uid", "unparsable", "other"];
 
     public QcMetrics()
     {
