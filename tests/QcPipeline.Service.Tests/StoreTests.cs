@@ -73,6 +73,31 @@ public sealed class StoreTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task An_invalid_Study_Instance_UID_is_refused_with_0117_over_DIMSE()
+    {
+        var input = Support.NewTempDir("qcin");
+        await using var svc = await InProcessService.StartAsync();
+        try
+        {
+            var bad = Path.Combine(input, "bad.dcm");
+            Support.WriteVariant(bad, "1.2..3", Support.NewUid(), Support.NewUid(), 1, null);
+            var good = Support.MakeCtFiles(input, 1)[0];
+            // storescu ends an association after a failure status, so one association each.
+            var store = await Support.StoreScuAsync(svc.DicomPort, [bad]);
+            Assert.Equal("Unknown Status: 0x117", Support.StoreResponses(store.All)[bad]); // DCMTK's wording for 0117 (invalid SOP instance, PS3.7 §C.5.8)
+            store = await Support.StoreScuAsync(svc.DicomPort, [good.Path]);
+            Assert.Equal("Success", Support.StoreResponses(store.All)[good.Path]);
+            Assert.Equal(good.SopInstanceUid, Assert.Single(Support.Rows(svc.DbPath)).SopInstanceUid);
+            Assert.Equal(1, svc.Metrics.InstancesTotal.WithLabels("failure", "0117").Value);
+            Assert.Equal(1, svc.Metrics.IngestFailuresTotal.WithLabels("invalid_uid").Value);
+        }
+        finally
+        {
+            Support.TryDeleteDir(input);
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_associations_share_index_commits()
     {
         var input = Support.NewTempDir("qcin");
