@@ -51,7 +51,7 @@ public sealed partial class ChildService : IAsyncDisposable
     {
         try
         {
-            return await _port.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(30));
+            return await _port.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
         {

@@ -22,7 +22,7 @@ public sealed class KillTests(ITestOutputHelper output)
     {
         var root = Support.NewTempDir("qckill");
         var data = Path.Combine(root, "data");
-        var files = Support.MakeCtFiles(Path.Combine(root, "in"), 30);
+        var files = Support.MakeCtFiles(Path.Combine(root, "in"), 20);
         string[] args = ["--Dicom:Port=0", "--Http:Urls=http://127.0.0.1:0", $"--Storage:DataPath={data}"];
         try
         {

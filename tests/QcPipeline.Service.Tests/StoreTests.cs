@@ -98,6 +98,25 @@ public sealed class StoreTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RLE_compressed_phantom_images_are_stored_as_received()
+    {
+        await using var svc = await InProcessService.StartAsync();
+        var files = Directory.GetFiles(Path.Combine(Support.RepoRoot, "phantoms", "ct-water-200mm"), "*.dcm");
+        var store = await Support.StoreScuAsync(svc.DicomPort, files, options: ["-xr"]); // propose RLE Lossless as well
+        Assert.True(store.ExitCode == 0, store.All);
+        var rows = Support.Rows(svc.DbPath);
+        Assert.Equal(files.Length, rows.Count);
+        foreach (var row in rows)
+        {
+            var stored = Path.Combine(svc.DataPath, row.Path);
+            var original = files.Single(f => Support.DatasetSha256(f) == row.Sha256); // byte-identical data set
+            Assert.Equal(await Support.DumpDatasetAsync(original), await Support.DumpDatasetAsync(stored));
+            using var h = Dicom.DicomFile.Open(stored, Dicom.IO.DicomReadOptions.HeaderOnly);
+            Assert.Equal(Dicom.DicomUids.RLELossless, h.TransferSyntax.Uid);
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_associations_share_index_commits()
     {
         var input = Support.NewTempDir("qcin");

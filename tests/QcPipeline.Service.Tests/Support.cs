@@ -68,8 +68,8 @@ public static partial class Support
         RunAsync("echoscu", ["-aet", callingAe, "-aec", calledAe, "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
     /// <summary>storescu -v over one association; the verbose output lists each file and its response.</summary>
-    public static Task<ProcResult> StoreScuAsync(int port, IEnumerable<string> files, string callingAe = "STORESCU", TimeSpan? timeout = null) =>
-        RunAsync("storescu", ["-v", "-aet", callingAe, "-aec", "QCPIPE", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. files], timeout);
+    public static Task<ProcResult> StoreScuAsync(int port, IEnumerable<string> files, string callingAe = "STORESCU", TimeSpan? timeout = null, string[]? options = null) =>
+        RunAsync("storescu", ["-v", .. options ?? [], "-aet", callingAe, "-aec", "QCPIPE", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. files], timeout);
 
     /// <summary>Per file sent, the status storescu reported ("Success", "Refused: OutOfResources", ...), from <c>storescu -v</c>.</summary>
     public static Dictionary<string, string> StoreResponses(string verboseOutput)
