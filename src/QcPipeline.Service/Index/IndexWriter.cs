@@ -34,7 +34,7 @@ public sealed record IndexCommitResult(IndexCommitKind Kind, string? PreviousPat
 /// <summary>Group commit: one background writer takes every pending index entry from concurrent associations and commits
 /// them in one transaction, so the fsync of the database is shared by all the instances that arrived meanwhile.
 /// Callers await their own entry's result; a failed batch is retried entry by entry so one bad entry fails alone.</summary>
-public sealed class IndexWriter : IAsyncDisposable
+public sealed class IndexWriter : IAsyncDisposable, IDisposable
 {
     private sealed record Pending(IndexEntry Entry, TaskCompletionSource<IndexCommitResult> Done);
 
@@ -169,5 +169,12 @@ public sealed class IndexWriter : IAsyncDisposable
     {
         _channel.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+    }
+
+    /// <summary>For a container disposed synchronously: same as <see cref="DisposeAsync"/>, bounded.</summary>
+    public void Dispose()
+    {
+        _channel.Writer.TryComplete();
+        _loop.Wait(TimeSpan.FromSeconds(30));
     }
 }
