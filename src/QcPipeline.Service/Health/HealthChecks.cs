@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using QcPipeline.Service.Index;
+using QcPipeline.Service.Ingest;
+
+namespace QcPipeline.Service.Health;
+
+internal sealed class DatabaseHealthCheck(IDbContextFactory<IndexDbContext> factory) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var db = await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            return await db.Database.CanConnectAsync(cancellationToken).ConfigureAwait(false)
+                ? HealthCheckResult.Healthy("index database reachable")
+                : HealthCheckResult.Unhealthy("index database not reachable");
+        }
+    }
+}
+
+/// <summary>Creates and deletes a probe file in tmp/, where every instance starts.</summary>
+internal sealed class DataFolderHealthCheck(StoragePaths paths) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var probe = Path.Combine(paths.Tmp, $"health-{Guid.NewGuid():N}.probe");
+        try
+        {
+            await File.WriteAllBytesAsync(probe, [1], cancellationToken).ConfigureAwait(false);
+            return HealthCheckResult.Healthy("data folder writable");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return HealthCheckResult.Unhealthy("data folder not writable: " + ex.GetType().Name);
+        }
+        finally
+        {
+            try { File.Delete(probe); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
+
+internal sealed class DimseListenerHealthCheck(DimseListenerState state) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(state.IsBound ? HealthCheckResult.Healthy($"bound on port {state.Port}") : HealthCheckResult.Unhealthy("not bound"));
+}
+
+public static class HealthServiceCollectionExtensions
+{
+    private const string Ready = "ready";
+
+    /// <summary>/health/live: the process answers. /health/ready: index database reachable, data folder writable, DICOM listener bound.</summary>
+    public static IServiceCollection AddHealth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database", tags: [Ready])
+            .AddCheck<DataFolderHealthCheck>("data_folder", tags: [Ready])
+            .AddCheck<DimseListenerHealthCheck>("dicom_listener", tags: [Ready]);
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson });
+        endpoints.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(Ready), ResponseWriter = WriteJson });
+        return endpoints;
+    }
+
+    private static Task WriteJson(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            durationMs = Math.Round(report.TotalDuration.TotalMilliseconds, 1),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        };
+        return JsonSerializer.SerializeAsync(context.Response.Body, body, cancellationToken: context.RequestAborted);
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+
+namespace QcPipeline.Service.Index;
+
+public enum DatabaseProvider { Sqlite, Postgres }
+
+/// <summary>The ingest index database (configuration section <c>Database</c>).</summary>
+public sealed record DatabaseOptions
+{
+    public const string Section = "Database";
+
+    public DatabaseProvider Provider { get; init; } = DatabaseProvider.Sqlite;
+
+    /// <summary>Null or empty: the SQLite file <c>qc.db</c> in the data folder (required for Postgres).</summary>
+    public string? ConnectionString { get; init; }
+
+    /// <summary>SQLite <c>PRAGMA synchronous</c> (FULL: a committed index row survives a power loss, as the files do).</summary>
+    public string SqliteSynchronous { get; init; } = "FULL";
+
+    /// <summary>Most index rows committed in one transaction by the group-commit writer.</summary>
+    public int MaxBatchSize { get; init; } = 256;
+}
+
+internal sealed class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DatabaseOptions o)
+    {
+        const string s = DatabaseOptions.Section;
+        var errors = new List<string>();
+        if (!Enum.IsDefined(o.Provider)) errors.Add($"{s}:Provider must be Sqlite or Postgres");
+        if (o.Provider == DatabaseProvider.Postgres && string.IsNullOrWhiteSpace(o.ConnectionString))
+            errors.Add($"{s}:ConnectionString is required when {s}:Provider is Postgres");
+        if (o.SqliteSynchronous.ToUpperInvariant() is not ("OFF" or "NORMAL" or "FULL" or "EXTRA"))
+            errors.Add($"{s}:SqliteSynchronous must be OFF, NORMAL, FULL or EXTRA, not '{o.SqliteSynchronous}'");
+        if (o.MaxBatchSize is < 1 or > 10_000) errors.Add($"{s}:MaxBatchSize must be 1-10000, not {o.MaxBatchSize}");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

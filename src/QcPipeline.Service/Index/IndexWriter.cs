@@ -1,0 +1,180 @@
+using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace QcPipeline.Service.Index;
+
+/// <summary>What the index should say about a stored instance file.</summary>
+public sealed record IndexEntry(
+    string SopInstanceUid,
+    string SopClassUid,
+    string StudyInstanceUid,
+    string SeriesInstanceUid,
+    string? Modality,
+    string TransferSyntaxUid,
+    string Path,
+    long Size,
+    string Sha256,
+    DateTimeOffset ReceivedAt,
+    string Source,
+    string? CallingAe);
+
+public enum IndexCommitKind
+{
+    /// <summary>A new row.</summary>
+    Inserted,
+    /// <summary>The row already said exactly this (same path and hash): nothing written.</summary>
+    Unchanged,
+    /// <summary>The row was replaced (new version) and a "replaced" event appended.</summary>
+    Updated,
+}
+
+public sealed record IndexCommitResult(IndexCommitKind Kind, string? PreviousPath = null, string? PreviousSha256 = null);
+
+/// <summary>Group commit: one background writer takes every pending index entry from concurrent associations and commits
+/// them in one transaction, so the fsync of the database is shared by all the instances that arrived meanwhile.
+/// Callers await their own entry's result; a failed batch is retried entry by entry so one bad entry fails alone.</summary>
+public sealed class IndexWriter : IAsyncDisposable, IDisposable
+{
+    private sealed record Pending(IndexEntry Entry, TaskCompletionSource<IndexCommitResult> Done);
+
+    private readonly Channel<Pending> _channel = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly IDbContextFactory<IndexDbContext> _factory;
+    private readonly ILogger<IndexWriter> _logger;
+    private readonly int _maxBatch;
+    private readonly Task _loop;
+
+    public IndexWriter(IDbContextFactory<IndexDbContext> factory, IOptions<DatabaseOptions> options, ILogger<IndexWriter> logger)
+    {
+        _factory = factory;
+        _logger = logger;
+        _maxBatch = options.Value.MaxBatchSize;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Batches committed so far (for tests and diagnostics).</summary>
+    public long BatchesCommitted => Interlocked.Read(ref _batches);
+    private long _batches;
+
+    /// <summary>Queues <paramref name="entry"/> and completes when its transaction has committed.</summary>
+    public Task<IndexCommitResult> CommitAsync(IndexEntry entry, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource<IndexCommitResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_channel.Writer.TryWrite(new Pending(entry, done)))
+            throw new InvalidOperationException("the index writer is shut down");
+        // The commit goes on even when the caller stops waiting: the file is already in place.
+        return done.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Pending>(_maxBatch);
+        var reader = _channel.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var p)) batch.Add(p);
+            if (batch.Count == 0) continue;
+            try
+            {
+                var results = await CommitBatchAsync(batch).ConfigureAwait(false);
+                Interlocked.Increment(ref _batches);
+                for (int i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(results[i]);
+            }
+            catch (Exception ex) when (batch.Count > 1)
+            {
+                _logger.LogWarning(ex, "Index batch of {Count} entries failed; committing them one by one", batch.Count);
+                foreach (var p in batch)
+                {
+                    try
+                    {
+                        var r = await CommitBatchAsync([p]).ConfigureAwait(false);
+                        Interlocked.Increment(ref _batches);
+                        p.Done.TrySetResult(r[0]);
+                    }
+                    catch (Exception one)
+                    {
+                        p.Done.TrySetException(one);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                batch[0].Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task<IndexCommitResult[]> CommitBatchAsync(List<Pending> batch)
+    {
+        var db = await _factory.CreateDbContextAsync().ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var tx = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
+            await using (tx.ConfigureAwait(false))
+            {
+                var uids = batch.Select(p => p.Entry.SopInstanceUid).Distinct(StringComparer.Ordinal).ToList();
+                var rows = await db.Instances.Where(i => uids.Contains(i.SopInstanceUid)).ToDictionaryAsync(i => i.SopInstanceUid, StringComparer.Ordinal).ConfigureAwait(false);
+                var results = new IndexCommitResult[batch.Count];
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    var e = batch[i].Entry;
+                    if (!rows.TryGetValue(e.SopInstanceUid, out var row))
+                    {
+                        row = new InstanceRecord
+                        {
+                            SopInstanceUid = e.SopInstanceUid, SopClassUid = e.SopClassUid, StudyInstanceUid = e.StudyInstanceUid,
+                            SeriesInstanceUid = e.SeriesInstanceUid, Modality = e.Modality, TransferSyntaxUid = e.TransferSyntaxUid,
+                            Path = e.Path, Size = e.Size, Sha256 = e.Sha256, ReceivedAt = e.ReceivedAt, Source = e.Source, CallingAe = e.CallingAe,
+                        };
+                        db.Instances.Add(row);
+                        rows[e.SopInstanceUid] = row;
+                        results[i] = new IndexCommitResult(IndexCommitKind.Inserted);
+                    }
+                    else if (row.Sha256 == e.Sha256 && row.Path == e.Path)
+                    {
+                        results[i] = new IndexCommitResult(IndexCommitKind.Unchanged, row.Path, row.Sha256);
+                    }
+                    else
+                    {
+                        results[i] = new IndexCommitResult(IndexCommitKind.Updated, row.Path, row.Sha256);
+                        db.IngestEvents.Add(new IngestEventRecord
+                        {
+                            SopInstanceUid = e.SopInstanceUid, Kind = "replaced", OldSha256 = row.Sha256, NewSha256 = e.Sha256,
+                            At = e.ReceivedAt, Source = e.Source, CallingAe = e.CallingAe,
+                        });
+                        row.SopClassUid = e.SopClassUid;
+                        row.StudyInstanceUid = e.StudyInstanceUid;
+                        row.SeriesInstanceUid = e.SeriesInstanceUid;
+                        row.Modality = e.Modality;
+                        row.TransferSyntaxUid = e.TransferSyntaxUid;
+                        row.Path = e.Path;
+                        row.Size = e.Size;
+                        row.Sha256 = e.Sha256;
+                        row.ReceivedAt = e.ReceivedAt;
+                        row.Source = e.Source;
+                        row.CallingAe = e.CallingAe;
+                        row.Version++;
+                    }
+                }
+                await db.SaveChangesAsync().ConfigureAwait(false);
+                await tx.CommitAsync().ConfigureAwait(false);
+                return results;
+            }
+        }
+    }
+
+    /// <summary>Stops taking entries and finishes the queued ones.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    /// <summary>For a container disposed synchronously: same as <see cref="DisposeAsync"/>, bounded.</summary>
+    public void Dispose()
+    {
+        _channel.Writer.TryComplete();
+        _loop.Wait(TimeSpan.FromSeconds(30));
+    }
+}

@@ -1,0 +1,86 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace QcPipeline.Service.Index.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class Initial : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "IngestEvents",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    SopInstanceUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Kind = table.Column<string>(type: "character varying(32)", maxLength: 32, nullable: false),
+                    OldSha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    NewSha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: true),
+                    At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    Source = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true),
+                    CallingAe = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_IngestEvents", x => x.Id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "Instances",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    SopInstanceUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    SopClassUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    StudyInstanceUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    SeriesInstanceUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Modality = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true),
+                    TransferSyntaxUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    Path = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: false),
+                    Size = table.Column<long>(type: "bigint", nullable: false),
+                    Sha256 = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    ReceivedAt = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    Source = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    CallingAe = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: true),
+                    Version = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_Instances", x => x.Id);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_IngestEvents_SopInstanceUid",
+                table: "IngestEvents",
+                column: "SopInstanceUid");
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Instances_SopInstanceUid",
+                table: "Instances",
+                column: "SopInstanceUid",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_Instances_StudyInstanceUid_SeriesInstanceUid",
+                table: "Instances",
+                columns: new[] { "StudyInstanceUid", "SeriesInstanceUid" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "IngestEvents");
+
+            migrationBuilder.DropTable(
+                name: "Instances");
+        }
+    }
+}

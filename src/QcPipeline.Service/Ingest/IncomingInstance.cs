@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using QcPipeline.Dicom;
+using QcPipeline.Dicom.IO;
+using QcPipeline.Dicom.Network;
+using QcPipeline.Service.Index;
+
+namespace QcPipeline.Service.Ingest;
+
+/// <summary>One instance being received. Bytes go straight to <c>tmp/{guid}.part</c> (nothing is held in memory) and
+/// through SHA-256; <see cref="CompleteAsync"/> checks the header, syncs, renames into <c>instances/</c> and commits the
+/// index row. Disposing before a completion abandons it: the temp file is deleted and nothing becomes visible.</summary>
+public sealed class IncomingInstance : IAsyncDisposable
+{
+    private readonly IngestService _service;
+    private readonly IngestRequest _request;
+    private readonly string _tempPath;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private FileStream? _file;
+    private long _datasetBytes;
+    private bool _completing;
+    private bool _failed;
+
+    private IncomingInstance(IngestService service, IngestRequest request, string tempPath, FileStream file)
+    {
+        _service = service;
+        _request = request;
+        _tempPath = tempPath;
+        _file = file;
+    }
+
+    public IngestRequest Request => _request;
+
+    /// <summary>Data set bytes received so far.</summary>
+    public long DatasetBytes => _datasetBytes;
+
+    internal static async Task<IncomingInstance> CreateAsync(IngestService service, IngestRequest request, CancellationToken ct)
+    {
+        Directory.CreateDirectory(service.Paths.Tmp);
+        var path = Path.Combine(service.Paths.Tmp, Guid.NewGuid().ToString("N") + ".part");
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
+        try
+        {
+            if (!request.InputIsPart10)
+            {
+                var header = BuildPart10Header(request);
+                await file.WriteAsync(header, ct).ConfigureAwait(false);
+            }
+            return new IncomingInstance(service, request, path, file);
+        }
+        catch
+        {
+            await file.DisposeAsync().ConfigureAwait(false);
+            IngestService.TryDelete(path);
+            throw;
+        }
+    }
+
+    /// <summary>Preamble, "DICM" and File Meta Information (PS3.10 §7.1) for a data set whose SOP class, instance and
+    /// transfer syntax come from the command. The calling AE goes into Source Application Entity Title (0002,0016).</summary>
+    internal static byte[] BuildPart10Header(IngestRequest request)
+    {
+        var previous = new DicomDataset();
+        previous.AddOrUpdate(DicomTags.MediaStorageSOPClassUID, DicomVR.UI, request.ExpectedSopClassUid!);
+        previous.AddOrUpdate(DicomTags.MediaStorageSOPInstanceUID, DicomVR.UI, request.ExpectedSopInstanceUid!);
+        if (request.CallingAe is { Length: > 0 } ae && AeTitle.Validate(ae.Trim(' ')) is null)
+            previous.AddOrUpdate(new DicomTag(0x00020016), DicomVR.AE, ae.Trim(' '));
+        var meta = DicomWriter.BuildFileMeta(previous, new DicomDataset(), TransferSyntax.Lookup(request.TransferSyntaxUid));
+        using var ms = new MemoryStream(512);
+        ms.Write(new byte[128]);
+        ms.Write("DICM"u8);
+        DicomWriter.WriteDataset(ms, meta, TransferSyntax.ExplicitVRLittleEndian, DicomWriteOptions.Default with { KeepGroupLengths = true });
+        return ms.ToArray();
+    }
+
+    /// <summary>Appends data set bytes (in the request's transfer syntax). Throws <see cref="IngestFailedException"/> when
+    /// they cannot be written (full disk: A700); the instance is then abandoned.</summary>
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        var file = _file ?? throw new InvalidOperationException("the instance is complete or abandoned");
+        try
+        {
+            if (!_request.InputIsPart10) _hash.AppendData(data.Span);
+            await file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            _datasetBytes += data.Length;
+        }
+        catch (IOException ex)
+        {
+            throw await FailAsync(ex).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IngestFailedException> FailAsync(IOException ex)
+    {
+        var result = IngestResult.FromIo(ex);
+        _failed = true;
+        await AbandonAsync().ConfigureAwait(false);
+        _service.RecordFailure(_request, result, ex);
+        return new IngestFailedException(result, ex);
+    }
+
+    /// <summary>All bytes have arrived: check, make durable, index. Returns the result (a rejection is a result, not an exception).</summary>
+    public async Task<IngestResult> CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        if (_completing || _file is null) throw new InvalidOperationException("the instance is complete or abandoned");
+        _completing = true;
+        try
+        {
+            var result = await CompleteCoreAsync(cancellationToken).ConfigureAwait(false);
+            _service.Record(_request, result, _started);
+            return result;
+        }
+        catch (IOException ex)
+        {
+            await AbandonAsync().ConfigureAwait(false);
+            var result = IngestResult.FromIo(ex);
+            _service.RecordFailure(_request, result, ex);
+            return result with { DatasetBytes = _datasetBytes };
+        }
+        finally
+        {
+            IngestService.TryDelete(_tempPath); // gone already after a rename; a rejected instance leaves nothing
+        }
+    }
+
+    private async Task<IngestResult> CompleteCoreAsync(CancellationToken ct)
+    {
+        var file = _file!;
+        await file.FlushAsync(ct).ConfigureAwait(false);
+        if (_service.Fsync) file.Flush(flushToDisk: true);
+        long size = file.Length;
+        await file.DisposeAsync().ConfigureAwait(false);
+        _file = null;
+
+        DicomFile header;
+        try
+        {
+            header = DicomFile.Open(_tempPath, DicomReadOptions.HeaderOnly);
+        }
+        catch (Exception ex) when (ex is not IOException || ex is EndOfStreamException)
+        {
+            _service.Logger.LogDebug(ex, "Unparsable data set");
+            return Reject(DicomStatus.CannotUnderstand, "data set cannot be parsed", IngestFailure.Unparsable);
+        }
+        using (header)
+        {
+            var ds = header.Dataset;
+            string? sopClass = Uid(ds, DicomTags.SOPClassUID), sopInstance = Uid(ds, DicomTags.SOPInstanceUID);
+            string? study = Uid(ds, DicomTags.StudyInstanceUID), series = Uid(ds, DicomTags.SeriesInstanceUID);
+            // PS3.4 §B.2.3: A900 when the data set does not match the SOP class of the command; the instance UID of the
+            // command must name the data set we store, else we do not understand the request (C000).
+            if (_request.ExpectedSopClassUid is { } cls && !string.Equals(Trim(cls), sopClass, StringComparison.Ordinal))
+                return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "SOP Class UID (0008,0016) differs from the command", IngestFailure.Mismatch);
+            if (_request.ExpectedSopInstanceUid is { } inst && !string.Equals(Trim(inst), sopInstance, StringComparison.Ordinal))
+                return Reject(DicomStatus.CannotUnderstand, "SOP Instance UID (0008,0018) differs from the command", IngestFailure.Mismatch);
+            if (!UidRules.IsValid(sopInstance)) return Reject(DicomStatus.InvalidSopInstance, "invalid SOP Instance UID (0008,0018)", IngestFailure.InvalidUid);
+            if (!UidRules.IsValid(study)) return Reject(DicomStatus.InvalidSopInstance, "invalid Study Instance UID (0020,000D)", IngestFailure.InvalidUid);
+            if (!UidRules.IsValid(series)) return Reject(DicomStatus.InvalidSopInstance, "invalid Series Instance UID (0020,000E)", IngestFailure.InvalidUid);
+            if (string.IsNullOrEmpty(sopClass)) return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "SOP Class UID (0008,0016) missing", IngestFailure.Mismatch);
+
+            string sha = _request.InputIsPart10 ? await HashFromAsync(_tempPath, header.DatasetOffset, ct).ConfigureAwait(false)
+                : Convert.ToHexStringLower(_hash.GetHashAndReset());
+            var entry = new IndexEntry(sopInstance!, sopClass, study!, series!, ds.GetString(DicomTags.Modality)?.Trim(),
+                _request.InputIsPart10 ? header.TransferSyntax.Uid : _request.TransferSyntaxUid,
+                StoragePaths.RelativeInstancePath(study!, series!, sopInstance!), size, sha,
+                _service.Time.GetUtcNow(), _request.Source == IngestSource.Stow ? "stow" : "dimse", _request.CallingAe?.Trim(' '));
+            return await PlaceAsync(entry, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Under the UID's lock: duplicate check, atomic rename into place, directory fsync, index commit.</summary>
+    private async Task<IngestResult> PlaceAsync(IndexEntry e, CancellationToken ct)
+    {
+        var gate = _service.LockFor(e.SopInstanceUid);
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var final = _service.Paths.FullPath(e.Path);
+            var existing = await _service.FindAsync(e.SopInstanceUid, CancellationToken.None).ConfigureAwait(false);
+            if (existing is not null && existing.Sha256 == e.Sha256 && existing.Path == e.Path && File.Exists(final))
+                return Done(IngestOutcome.Duplicate, e);
+
+            var dir = Path.GetDirectoryName(final)!;
+            FileSync.CreateDirectoryDurably(_service.Paths.Instances, dir, _service.Fsync);
+            // rename(2) over an older version is atomic: a reader sees the old or the new file, never a mix.
+            File.Move(_tempPath, final, overwrite: true);
+            if (_service.Fsync) FileSync.SyncDirectory(dir);
+
+            IndexCommitResult commit;
+            try
+            {
+                commit = await _service.Writer.CommitAsync(e, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not IOException)
+            {
+                // Not indexed: a new file must not stay visible. (A replaced one stays; start-up reconciliation re-indexes it.)
+                if (existing is null) IngestService.TryDelete(final);
+                _service.Logger.LogError("Index commit failed ({ExceptionType}); the instance is refused", ex.GetType().Name);
+                _service.Logger.LogDebug(ex, "Index commit failure detail");
+                return Reject(DicomStatus.OutOfResources, "index failure", IngestFailure.Other);
+            }
+            switch (commit.Kind)
+            {
+                case IndexCommitKind.Updated:
+                    if (commit.PreviousPath is { } old && old != e.Path) IngestService.TryDelete(_service.Paths.FullPath(old));
+                    return Done(IngestOutcome.Replaced, e);
+                case IndexCommitKind.Unchanged:
+                    return Done(IngestOutcome.Duplicate, e);
+                default:
+                    return Done(IngestOutcome.Stored, e);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private IngestResult Done(IngestOutcome outcome, IndexEntry e) =>
+        new(outcome, DicomStatus.Success) { SopInstanceUid = e.SopInstanceUid, RelativePath = e.Path, DatasetBytes = _datasetBytes };
+
+    private IngestResult Reject(ushort status, string reason, string failure) =>
+        IngestResult.Rejected(status, reason, failure) with { DatasetBytes = _datasetBytes };
+
+    private static string Trim(string uid) => uid.TrimEnd('\0', ' ');
+
+    private static string? Uid(DicomDataset ds, DicomTag tag) => ds.GetString(tag) is { } s ? Trim(s) : null;
+
+    /// <summary>SHA-256 of a file's bytes from <paramref name="offset"/> on (the data set of a Part 10 file).</summary>
+    internal static async Task<string> HashFromAsync(string path, long offset, CancellationToken ct)
+    {
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        await using (fs.ConfigureAwait(false))
+        {
+            fs.Position = offset;
+            var hash = await SHA256.HashDataAsync(fs, ct).ConfigureAwait(false);
+            return Convert.ToHexStringLower(hash);
+        }
+    }
+
+    private async ValueTask AbandonAsync()
+    {
+        if (_file is { } f)
+        {
+            _file = null;
+            try { await f.DisposeAsync().ConfigureAwait(false); }
+            catch (IOException) { /* flushing buffered bytes to a full disk: the file is deleted anyway */ }
+        }
+        IngestService.TryDelete(_tempPath);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_completing && !_failed) _service.Logger.LogDebug("Instance abandoned before completion");
+        await AbandonAsync().ConfigureAwait(false);
+        _hash.Dispose();
+    }
+}

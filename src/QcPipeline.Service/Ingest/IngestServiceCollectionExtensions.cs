@@ -1,0 +1,26 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace QcPipeline.Service.Ingest;
+
+public static class IngestServiceCollectionExtensions
+{
+    /// <summary>The instance store, the ingest path and the DICOM (DIMSE) listener. Call after AddIndex and AddMetrics:
+    /// hosted services start in registration order, and the index schema must exist before reconciliation.</summary>
+    public static IServiceCollection AddIngest(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddOptions<DicomOptions>().Bind(configuration.GetSection(DicomOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DicomOptions>, DicomOptionsValidator>();
+        services.AddSingleton<StoragePaths>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IngestService>();
+        services.AddSingleton<InstanceStoreReconciler>();
+        services.AddSingleton<DimseStoreHandler>();
+        services.AddSingleton<DimseObserver>();
+        services.AddSingleton<DimseListenerState>();
+        services.AddHostedService<DimseListener>();
+        return services;
+    }
+}

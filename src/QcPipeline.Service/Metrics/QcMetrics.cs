@@ -1,0 +1,80 @@
+using System.Collections.Frozen;
+using Prometheus;
+using QcPipeline.Dicom.Network;
+
+namespace QcPipeline.Service.Metrics;
+
+/// <summary>The process's operational metrics, in a registry owned by this instance (no process-wide state: two hosts in
+/// one process, as in the tests, count apart). Every label comes from a bounded set: never a UID, AE title or patient value.</summary>
+public sealed class QcMetrics
+{
+    /// <summary>Status codes that get their own label value; any other is "other".</summary>
+    private static readonly FrozenSet<ushort> KnownStatuses = FrozenSet.Create<ushort>(
+    [
+        DicomStatus.Success, DicomStatus.CoercionOfDataElements, DicomStatus.ElementsDiscarded, DicomStatus.DataSetDoesNotMatchSopClassWarning,
+        DicomStatus.OutOfResources, DicomStatus.DataSetDoesNotMatchSopClass, DicomStatus.CannotUnderstand, DicomStatus.InvalidSopInstance,
+        DicomStatus.ProcessingFailure, DicomStatus.SopClassNotSupported, DicomStatus.UnrecognizedOperation,
+    ]);
+
+    public static IReadOnlyList<string> IngestResults { get; } = ["stored", "duplicate", "replaced", "rejected"];
+    public static IReadOnlyList<string> FailureReasons { get; } = ["disk_full", "io_error", "mismatch", "invalid_uid", "unparsable", "other"];
+
+    public QcMetrics()
+    {
+        Registry = Prometheus.Metrics.NewCustomRegistry();
+        var f = Prometheus.Metrics.WithCustomRegistry(Registry);
+        AssociationsTotal = f.CreateCounter("qc_dimse_associations_total", "DICOM associations handled, by how they ended.", "outcome");
+        ActiveAssociations = f.CreateGauge("qc_dimse_active_associations", "DICOM associations being handled now.");
+        InstancesTotal = f.CreateCounter("qc_dimse_instances_total", "C-STORE operations answered, by status class and status code.", "status_class", "status");
+        ReceivedBytesTotal = f.CreateCounter("qc_dimse_received_bytes_total", "Data set bytes received by C-STORE.");
+        StoreDuration = f.CreateHistogram("qc_dimse_store_duration_seconds", "Time from the C-STORE command to the response.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+        IngestTotal = f.CreateCounter("qc_ingest_total", "Instances ingested, by result.", "result");
+        IngestFailuresTotal = f.CreateCounter("qc_ingest_failures_total", "Instances that could not be ingested, by reason.", "reason");
+        // Publish every series at zero so dashboards and rate() see them before the first event.
+        foreach (var r in IngestResults) IngestTotal.WithLabels(r);
+        foreach (var r in FailureReasons) IngestFailuresTotal.WithLabels(r);
+        foreach (var o in Enum.GetValues<AssociationOutcome>()) AssociationsTotal.WithLabels(OutcomeLabel(o));
+    }
+
+    public CollectorRegistry Registry { get; }
+    public Counter AssociationsTotal { get; }
+    public Gauge ActiveAssociations { get; }
+    public Counter InstancesTotal { get; }
+    public Counter ReceivedBytesTotal { get; }
+    public Histogram StoreDuration { get; }
+    public Counter IngestTotal { get; }
+    public Counter IngestFailuresTotal { get; }
+
+    public static string OutcomeLabel(AssociationOutcome o) => o switch
+    {
+        AssociationOutcome.Released => "released",
+        AssociationOutcome.Rejected => "rejected",
+        AssociationOutcome.AbortedByUs => "aborted_by_us",
+        AssociationOutcome.AbortedByPeer => "aborted_by_peer",
+        AssociationOutcome.ClosedByPeer => "closed_by_peer",
+        AssociationOutcome.IdleTimeout => "idle_timeout",
+        AssociationOutcome.ArtimTimeout => "artim_timeout",
+        AssociationOutcome.Cancelled => "cancelled",
+        _ => "failed",
+    };
+
+    public static string StatusLabel(ushort status) => KnownStatuses.Contains(status) ? status.ToString("X4", System.Globalization.CultureInfo.InvariantCulture) : "other";
+
+    /// <summary>success, warning or failure (pending/cancel never answer a C-STORE; counted as failure).</summary>
+    public static string StatusClassLabel(ushort status) => DicomStatus.Category(status) switch
+    {
+        "success" => "success",
+        "warning" => "warning",
+        _ => "failure",
+    };
+}
+
+public static class MetricsServiceCollectionExtensions
+{
+    public static IServiceCollection AddMetrics(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<QcMetrics>();
+        return services;
+    }
+}

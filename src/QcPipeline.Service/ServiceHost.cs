@@ -1,0 +1,35 @@
+using Prometheus;
+using QcPipeline.Service.Health;
+using QcPipeline.Service.Index;
+using QcPipeline.Service.Ingest;
+using QcPipeline.Service.Metrics;
+
+namespace QcPipeline.Service;
+
+/// <summary>Builds the service. Configuration, lowest to highest precedence: appsettings.json (beside the executable),
+/// ASPNETCORE_/DOTNET_ variables, variables with prefix <c>QC__</c> (<c>QC__Dicom__Port</c> = <c>Dicom:Port</c>), the command
+/// line (<c>--Dicom:Port=11113</c>).</summary>
+public static class ServiceHost
+{
+    public const string DefaultHttpUrls = "http://127.0.0.1:8080";
+
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables("QC__");
+        builder.Configuration.AddCommandLine(args);
+        builder.WebHost.UseUrls(builder.Configuration["Http:Urls"] is { Length: > 0 } urls ? urls : builder.Configuration["urls"] ?? DefaultHttpUrls);
+        builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(15));
+
+        builder.Services
+            .AddMetrics(builder.Configuration)
+            .AddIndex(builder.Configuration)
+            .AddIngest(builder.Configuration)
+            .AddHealth(builder.Configuration);
+
+        var app = builder.Build();
+        app.MapHealth();
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry);
+        return app;
+    }
+}
