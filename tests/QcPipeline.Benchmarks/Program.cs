@@ -10,6 +10,11 @@ if (args is ["--generate-ct", var dir, var n, ..])
     CtFileGenerator.Generate(dir, int.Parse(n, System.Globalization.CultureInfo.InvariantCulture), first);
     return 0;
 }
+if (args is ["--scp-floor", var scpPort, ..])
+{
+    await ScpFloor.RunAsync(int.Parse(scpPort, System.Globalization.CultureInfo.InvariantCulture), args.Length > 2 ? args[2] : null);
+    return 0;
+}
 if (args is ["--read-all", var folder, ..])
 {
     // Reads every file header-only, then whole with the pixel data summed; prints the time of each pass.

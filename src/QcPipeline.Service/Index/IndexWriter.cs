@@ -105,16 +105,52 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
         }
     }
 
+    // One context (and so one open connection) for the writer's lifetime: creating a context and opening a connection
+    // per batch cost more than the commit itself. It is replaced after any failure, so no half-tracked state survives.
+    private IndexDbContext? _db;
+
     private async Task<IndexCommitResult[]> CommitBatchAsync(List<Pending> batch)
     {
-        var db = await _factory.CreateDbContextAsync().ConfigureAwait(false);
-        await using (db.ConfigureAwait(false))
+        _db ??= await _factory.CreateDbContextAsync().ConfigureAwait(false);
+        var db = _db;
+        try
         {
-            var tx = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
-            await using (tx.ConfigureAwait(false))
+            if (db.Database.GetDbConnection().State != System.Data.ConnectionState.Open)
+                await db.Database.OpenConnectionAsync().ConfigureAwait(false);
+            return await CommitBatchAsync(db, batch).ConfigureAwait(false);
+        }
+        catch
+        {
+            _db = null;
+            await db.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    private static async Task<IndexCommitResult[]> CommitBatchAsync(IndexDbContext db, List<Pending> batch)
+    {
+        {
+            // No explicit transaction: this writer is the only one that changes rows while the service runs, and
+            // SaveChanges commits the whole batch (rows and events) atomically in its own transaction.
             {
-                var uids = batch.Select(p => p.Entry.SopInstanceUid).Distinct(StringComparer.Ordinal).ToList();
-                var rows = await db.Instances.Where(i => uids.Contains(i.SopInstanceUid)).ToDictionaryAsync(i => i.SopInstanceUid, StringComparer.Ordinal).ConfigureAwait(false);
+                Dictionary<string, InstanceRecord> rows;
+                if (batch.Count == 1)
+                {
+                    // The common case with one sender: a plain equality lookup is much cheaper than the IN (...) query.
+                    var uid = batch[0].Entry.SopInstanceUid;
+                    var one = await db.Instances.FirstOrDefaultAsync(i => i.SopInstanceUid == uid).ConfigureAwait(false);
+                    rows = new Dictionary<string, InstanceRecord>(StringComparer.Ordinal);
+                    if (one is not null) rows[uid] = one;
+                }
+                else
+                {
+                    var uids = batch.Select(p => p.Entry.SopInstanceUid).Distinct(StringComparer.Ordinal).ToList();
+                    rows = await db.Instances.Where(i => uids.Contains(i.SopInstanceUid)).ToDictionaryAsync(i => i.SopInstanceUid, StringComparer.Ordinal).ConfigureAwait(false);
+                }
                 var results = new IndexCommitResult[batch.Count];
                 for (int i = 0; i < batch.Count; i++)
                 {
@@ -158,7 +194,6 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                     }
                 }
                 await db.SaveChangesAsync().ConfigureAwait(false);
-                await tx.CommitAsync().ConfigureAwait(false);
                 return results;
             }
         }
@@ -169,6 +204,7 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
     {
         _channel.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        if (_db is { } db) { _db = null; await db.DisposeAsync().ConfigureAwait(false); }
     }
 
     /// <summary>For a container disposed synchronously: same as <see cref="DisposeAsync"/>, bounded.</summary>

@@ -37,16 +37,23 @@ public sealed class IncomingInstance : IAsyncDisposable
 
     internal static async Task<IncomingInstance> CreateAsync(IngestService service, IngestRequest request, CancellationToken ct)
     {
-        Directory.CreateDirectory(service.Paths.Tmp);
         var path = Path.Combine(service.Paths.Tmp, Guid.NewGuid().ToString("N") + ".part");
-        var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
+        // Synchronous file I/O: writes land in the page cache in microseconds, and the asynchronous FileStream on Linux
+        // would hop through the thread pool for each one. tmp/ is made at start; it is made again if someone removed it.
+        FileStream file;
         try
         {
-            if (!request.InputIsPart10)
-            {
-                var header = BuildPart10Header(request);
-                await file.WriteAsync(header, ct).ConfigureAwait(false);
-            }
+            file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            Directory.CreateDirectory(service.Paths.Tmp);
+            file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024);
+        }
+        try
+        {
+            if (!request.InputIsPart10) file.Write(BuildPart10Header(request));
+            ct.ThrowIfCancellationRequested();
             return new IncomingInstance(service, request, path, file);
         }
         catch
@@ -82,7 +89,8 @@ public sealed class IncomingInstance : IAsyncDisposable
         try
         {
             if (!_request.InputIsPart10) _hash.AppendData(data.Span);
-            await file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            file.Write(data.Span);
             _datasetBytes += data.Length;
         }
         catch (IOException ex)
@@ -127,8 +135,8 @@ public sealed class IncomingInstance : IAsyncDisposable
     private async Task<IngestResult> CompleteCoreAsync(CancellationToken ct)
     {
         var file = _file!;
-        await file.FlushAsync(ct).ConfigureAwait(false);
-        if (_service.Fsync) file.Flush(flushToDisk: true);
+        ct.ThrowIfCancellationRequested();
+        file.Flush(flushToDisk: _service.Fsync);
         long size = file.Length;
         await file.DisposeAsync().ConfigureAwait(false);
         _file = null;
@@ -177,7 +185,9 @@ public sealed class IncomingInstance : IAsyncDisposable
         try
         {
             var final = _service.Paths.FullPath(e.Path);
-            var existing = await _service.FindAsync(e.SopInstanceUid, CancellationToken.None).ConfigureAwait(false);
+            // Only a file already at the final path can be a duplicate: a new instance (the common case) skips the lookup.
+            // A row at another path (same UID, other study/series) is found by the commit, which reports the replacement.
+            var existing = File.Exists(final) ? await _service.FindAsync(e.SopInstanceUid, CancellationToken.None).ConfigureAwait(false) : null;
             if (existing is not null && existing.Sha256 == e.Sha256 && existing.Path == e.Path && File.Exists(final))
                 return Done(IngestOutcome.Duplicate, e);
 
