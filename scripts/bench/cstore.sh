@@ -2,6 +2,8 @@
 # C-STORE throughput, all on this machine: DCMTK storescu sends N uncompressed 512x512 CT images (about 525 kB each)
 # to three receivers in turn, each with a fresh data folder:
 #   qcpipe   our service (fsync + atomic rename + index commit before every success response)
+#   floor    the toolkit's acceptor alone writing files (no fsync, no checks, no index): the network path's cost
+#   qcpipe-nofsync  the same with Storage:Fsync=false (only with RECEIVERS=..., for a like-for-like comparison with storescp)
 #   storescp DCMTK storescp writing to disk (-od; with --fork for concurrent associations; no fsync)
 #   orthanc  Orthanc from Debian (its defaults: files + SQLite index)
 # over one association and over 4 concurrent associations (N/4 files each). Both ends run with TCP_NODELAY=1.
@@ -27,7 +29,7 @@ trap cleanup EXIT
 
 for tool in storescu storescp echoscu; do command -v "$tool" >/dev/null || { echo "$tool missing: apt-get install -y dcmtk" >&2; exit 1; }; done
 dotnet build tests/QcPipeline.Benchmarks -c Release -nologo -v q >/dev/null
-case " $RECEIVERS ${BIG:-} " in *" qcpipe "*|*" 1 "*) dotnet build src/QcPipeline.Service -c Release -nologo -v q >/dev/null ;; esac
+case " $RECEIVERS ${BIG:-} " in *" qcpipe"*|*" 1 "*) dotnet build src/QcPipeline.Service -c Release -nologo -v q >/dev/null ;; esac
 BENCH="dotnet tests/QcPipeline.Benchmarks/bin/Release/net10.0/QcPipeline.Benchmarks.dll"
 SERVICE_DLL="src/QcPipeline.Service/bin/Release/net10.0/QcPipeline.Service.dll"
 
@@ -53,11 +55,17 @@ start_receiver() { # NAME DATADIR PORT -> sets AE, RPID
   local name=$1 data=$2 port=$3
   mkdir -p "$data"
   case "$name" in
-    qcpipe)
+    qcpipe|qcpipe-nofsync)
       AE=QCPIPE
-      QC__Dicom__Port=$port QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$(free_port)" \
+      local fsync=true; [ "$name" = qcpipe-nofsync ] && fsync=false
+      QC__Storage__Fsync=$fsync QC__Dicom__Port=$port QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$(free_port)" \
         Logging__LogLevel__Default=Warning dotnet "$SERVICE_DLL" >"$data.log" 2>&1 &
       RPID=$!; SERVICE_PID=$RPID ;;
+    floor)
+      # The toolkit's acceptor writing each data set to a file, no fsync, no index: the network path alone.
+      AE=QCPIPE
+      dotnet tests/QcPipeline.Benchmarks/bin/Release/net10.0/QcPipeline.Benchmarks.dll --scp-floor "$port" "$data" >"$data.log" 2>&1 &
+      RPID=$! ;;
     storescp)
       AE=STORESCP
       storescp --fork -od "$data" -aet STORESCP +xa "$port" >"$data.log" 2>&1 &
@@ -101,7 +109,7 @@ run() { # NAME ASSOCS
   local stored
   stored=$(find "$data" -type f \( -name '*.dcm' -o -path '*/storage/*' -o -name 'CT.*' \) | grep -vE '\.(json|db|log)$|index' | wc -l)
   local hwm=""
-  if [ "$name" = qcpipe ]; then hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "%d MB", $2/1024}'); fi
+  if [ "${name%-nofsync}" = qcpipe ]; then hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "%d MB", $2/1024}'); fi
   stop_receiver
   RATE[$name-$assocs]=$(awk -v n="${#FILES[@]}" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')
   printf "%-9s %d assoc: %6d ms  %5s inst/s  files on disk %5d  %s\n" "$name" "$assocs" "$ms" "${RATE[$name-$assocs]}" "$stored" "${hwm:+peak RSS $hwm}"
