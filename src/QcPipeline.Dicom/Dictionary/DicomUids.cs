@@ -44,6 +44,31 @@ public static partial class DicomUids
 
     public static bool IsTransferSyntax(string uid) => Lookup(uid)?.Type == TypeTransferSyntax;
 
+    /// <summary>UID syntax of PS3.5 §9.1: 1–64 characters, digits and dots, no empty component (so no leading,
+    /// trailing or doubled dot). A component other than "0" must not start with 0; <paramref name="allowLeadingZeros"/>
+    /// accepts such components, which some devices write. Either way a valid UID is a safe file or folder name.
+    /// Padding (trailing NUL or space) is not part of a UID: trim it before asking.</summary>
+    public static bool IsValidUid(string? uid, bool allowLeadingZeros = false)
+    {
+        if (string.IsNullOrEmpty(uid) || uid.Length > 64) return false;
+        int componentStart = 0;
+        for (int i = 0; i <= uid.Length; i++)
+        {
+            if (i == uid.Length || uid[i] == '.')
+            {
+                int len = i - componentStart;
+                if (len == 0) return false;
+                if (!allowLeadingZeros && len > 1 && uid[componentStart] == '0') return false;
+                componentStart = i + 1;
+            }
+            else if (uid[i] is < '0' or > '9')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static bool IsStorageSopClass(DicomUidInfo info)
     {
         if (info.Type != TypeSopClass || info.Uid == MediaStorageDirectoryStorage) return false;

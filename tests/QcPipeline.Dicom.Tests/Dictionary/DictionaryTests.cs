@@ -296,3 +296,25 @@ public class DictionaryTests
         throw new InvalidOperationException($"QcPipeline.sln not found above {AppContext.BaseDirectory}");
     }
 }
+
+public class UidSyntaxTests
+{
+    [Theory]
+    [InlineData("1.2.840.10008.5.1.4.1.1.2", true, true)]
+    [InlineData("0", true, true)]
+    [InlineData("2.25.0", true, true)]
+    [InlineData("1.02", false, true)]
+    [InlineData("", false, false)]
+    [InlineData("1..2", false, false)]
+    [InlineData(".1", false, false)]
+    [InlineData("1.", false, false)]
+    [InlineData("1.2/../3", false, false)]
+    [InlineData("1.2.3\0", false, false)]
+    [InlineData("1.2.3 ", false, false)]
+    [InlineData("12345678901234567890123456789012345678901234567890123456789012345", false, false)]
+    public void Uid_syntax_of_PS3_5_section_9_1(string uid, bool strict, bool lenient)
+    {
+        Assert.Equal(strict, DicomUids.IsValidUid(uid));
+        Assert.Equal(lenient, DicomUids.IsValidUid(uid, allowLeadingZeros: true));
+    }
+}
