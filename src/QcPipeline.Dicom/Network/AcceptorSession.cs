@@ -198,6 +198,10 @@ internal sealed class AcceptorSession : IDisposable
             await TrySend(new Abort(AbortSource.ServiceProvider, AbortReason.NotSpecified)).ConfigureAwait(false);
             return (null, Sum(AssociationOutcome.Cancelled));
         }
+        catch (DicomNetworkException ex) when (ex.ConnectionClosed)
+        {
+            return (null, Sum(AssociationOutcome.ClosedByPeer, p: ex.Message));
+        }
         catch (DicomNetworkException ex)
         {
             await TrySend(new Abort(AbortSource.ServiceProvider, ex.Reason)).ConfigureAwait(false);

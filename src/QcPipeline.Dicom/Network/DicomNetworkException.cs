@@ -29,6 +29,9 @@ public sealed class DicomNetworkException : Exception
     }
 
     public AbortReason Reason { get; } = AbortReason.NotSpecified;
+
+    /// <summary>The peer closed the connection in the middle of a PDU: there is nobody left to send an A-ABORT to.</summary>
+    public bool ConnectionClosed { get; init; }
     public PduType? PduType { get; }
     public string Item { get; } = "";
     public long Offset { get; } = -1;

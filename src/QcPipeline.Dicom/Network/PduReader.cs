@@ -127,7 +127,10 @@ public sealed class PduReader
     public bool ReuseDataBuffer { get; init; }
 
     private static DicomNetworkException Truncated(byte type, long have) =>
-        new(AbortReason.InvalidPduParameterValue, type is >= 1 and <= 7 ? (PduType)type : null, "PDU", have, "connection closed inside a PDU");
+        new(AbortReason.InvalidPduParameterValue, type is >= 1 and <= 7 ? (PduType)type : null, "PDU", have, "connection closed inside a PDU")
+        {
+            ConnectionClosed = true,
+        };
 
     private uint CheckHeader(ReadOnlySpan<byte> header)
     {
