@@ -133,6 +133,9 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
 
     private static async Task<IndexCommitResult[]> CommitBatchAsync(IndexDbContext db, List<Pending> batch)
     {
+        // Nearly every entry is a new instance: insert those with plain SQL (EF's change tracking and SaveChanges were
+        // most of the commit's cost). Anything else — a UID already indexed, or twice in the batch — goes through EF.
+        if (await TryInsertAllNewAsync(db, batch).ConfigureAwait(false) is { } inserted) return inserted;
         {
             // No explicit transaction: this writer is the only one that changes rows while the service runs, and
             // SaveChanges commits the whole batch (rows and events) atomically in its own transaction.
@@ -197,6 +200,88 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                 return results;
             }
         }
+    }
+
+    /// <summary>Inserts every entry of the batch in one transaction when none of their UIDs is indexed yet (and none
+    /// repeats within the batch); returns null, having changed nothing, otherwise. The SQL is plain enough for both
+    /// SQLite and PostgreSQL; table and column names are those of the EF model (and so of the migrations).</summary>
+    private static async Task<IndexCommitResult[]?> TryInsertAllNewAsync(IndexDbContext db, List<Pending> batch)
+    {
+        var uids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in batch) if (!uids.Add(p.Entry.SopInstanceUid)) return null;
+        var conn = db.Database.GetDbConnection();
+        var tx = await conn.BeginTransactionAsync().ConfigureAwait(false);
+        await using (tx.ConfigureAwait(false))
+        {
+            var exists = conn.CreateCommand();
+            await using (exists.ConfigureAwait(false))
+            {
+                exists.Transaction = tx;
+                exists.CommandText = """SELECT 1 FROM "Instances" WHERE "SopInstanceUid" = @uid LIMIT 1""";
+                var uid = Parameter(exists, "@uid", "");
+                foreach (var p in batch)
+                {
+                    uid.Value = p.Entry.SopInstanceUid;
+                    if (await exists.ExecuteScalarAsync().ConfigureAwait(false) is not (null or DBNull))
+                    {
+                        await tx.RollbackAsync().ConfigureAwait(false);
+                        return null;
+                    }
+                }
+            }
+            var insert = conn.CreateCommand();
+            await using (insert.ConfigureAwait(false))
+            {
+                insert.Transaction = tx;
+                insert.CommandText = """
+                    INSERT INTO "Instances" ("SopInstanceUid", "SopClassUid", "StudyInstanceUid", "SeriesInstanceUid", "Modality",
+                        "TransferSyntaxUid", "Path", "Size", "Sha256", "ReceivedAt", "Source", "CallingAe", "Version")
+                    VALUES (@sop, @cls, @study, @series, @modality, @ts, @path, @size, @sha, @at, @source, @ae, 1)
+                    """;
+                var sop = Parameter(insert, "@sop", "");
+                var cls = Parameter(insert, "@cls", "");
+                var study = Parameter(insert, "@study", "");
+                var series = Parameter(insert, "@series", "");
+                var modality = Parameter(insert, "@modality", "");
+                var ts = Parameter(insert, "@ts", "");
+                var path = Parameter(insert, "@path", "");
+                var size = Parameter(insert, "@size", 0L);
+                var sha = Parameter(insert, "@sha", "");
+                var at = Parameter(insert, "@at", DateTimeOffset.UnixEpoch);
+                var source = Parameter(insert, "@source", "");
+                var ae = Parameter(insert, "@ae", "");
+                foreach (var p in batch)
+                {
+                    var e = p.Entry;
+                    sop.Value = e.SopInstanceUid;
+                    cls.Value = e.SopClassUid;
+                    study.Value = e.StudyInstanceUid;
+                    series.Value = e.SeriesInstanceUid;
+                    modality.Value = (object?)e.Modality ?? DBNull.Value;
+                    ts.Value = e.TransferSyntaxUid;
+                    path.Value = e.Path;
+                    size.Value = e.Size;
+                    sha.Value = e.Sha256;
+                    at.Value = e.ReceivedAt;
+                    source.Value = e.Source;
+                    ae.Value = (object?)e.CallingAe ?? DBNull.Value;
+                    await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                }
+            }
+            await tx.CommitAsync().ConfigureAwait(false);
+        }
+        var results = new IndexCommitResult[batch.Count];
+        Array.Fill(results, new IndexCommitResult(IndexCommitKind.Inserted));
+        return results;
+    }
+
+    private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+        return p;
     }
 
     /// <summary>Stops taking entries and finishes the queued ones.</summary>

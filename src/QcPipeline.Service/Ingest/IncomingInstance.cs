@@ -19,6 +19,8 @@ public sealed class IncomingInstance : IAsyncDisposable
     private readonly long _started = Stopwatch.GetTimestamp();
     private FileStream? _file;
     private long _datasetBytes;
+    private long _writebackFrom;
+    private const long WritebackChunk = 256 * 1024;
     private bool _completing;
     private bool _failed;
 
@@ -92,6 +94,13 @@ public sealed class IncomingInstance : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             file.Write(data.Span);
             _datasetBytes += data.Length;
+            if (_service.Fsync && file.Position - _writebackFrom >= WritebackChunk)
+            {
+                // Overlap the disk write with the rest of the transfer: the final fsync then waits for less.
+                file.Flush(flushToDisk: false);
+                FileSync.StartWriteback(file.SafeFileHandle, _writebackFrom, file.Position - _writebackFrom);
+                _writebackFrom = file.Position;
+            }
         }
         catch (IOException ex)
         {
