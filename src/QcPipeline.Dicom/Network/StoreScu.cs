@@ -194,7 +194,7 @@ public static class StoreScu
             try
             {
                 stream.Position = file.DatasetOffset;
-                return route.SendAs.IsDeflated && (file.DatasetLength & 1) == 1 ? new EvenLengthStream(stream) : stream;
+                return stream; // DicomClient pads an odd-length (deflated) data set to even length as it sends it
             }
             catch
             {
@@ -206,58 +206,7 @@ public static class StoreScu
         var converted = DicomTranscoder.Transcode(source, route.SendAs, codecs);
         var body = new MemoryStream();
         DicomWriter.WriteDatasetBody(body, converted.Dataset, route.SendAs, DicomWriteOptions.Default);
-        if ((body.Length & 1) == 1) body.WriteByte(0); // see EvenLengthStream
         body.Position = 0;
         return body;
-    }
-
-    /// <summary>A deflated data set (PS3.5 §A.5) is a raw deflate stream of any length, but DCMTK aborts an association
-    /// on an odd-length data set fragment (its own writer pads deflated streams to even length with a NUL byte, which
-    /// inflaters ignore). Appends that byte to a file stored without it.</summary>
-    private sealed class EvenLengthStream(Stream inner) : Stream
-    {
-        private bool _padded;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            int n = inner.Read(buffer);
-            return n > 0 ? n : Pad(buffer);
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return n > 0 ? n : Pad(buffer.Span);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Pad(Span<byte> buffer)
-        {
-            if (_padded || buffer.IsEmpty) return 0;
-            _padded = true;
-            buffer[0] = 0;
-            return 1;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) inner.Dispose();
-            base.Dispose(disposing);
-        }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
