@@ -76,6 +76,42 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.Equal(2, _svc.Metrics.IngestFailuresTotal.WithLabels("mismatch").Value);
     }
 
+    [Fact]
+    public async Task A_data_set_cut_short_inside_its_pixel_data_is_refused()
+    {
+        var f = Support.MakeCtFiles(_input, 1)[0];
+        var (ds, _) = Bytes(f.Path);
+        var r = await IngestBare(ds[..(ds.Length - 1000)], DicomUids.CTImageStorage, f.SopInstanceUid);
+        Assert.Equal((IngestOutcome.Rejected, DicomStatus.CannotUnderstand), (r.Outcome, r.DicomStatus));
+        Assert.Contains("truncated", r.Reason);
+        AssertNothingStored();
+
+        // The whole data set is stored.
+        r = await IngestBare(ds, DicomUids.CTImageStorage, f.SopInstanceUid);
+        Assert.Equal(IngestOutcome.Stored, r.Outcome);
+    }
+
+    [Fact]
+    public async Task A_duplicate_is_judged_by_the_stored_file_not_by_its_index_row_alone()
+    {
+        var f = Support.MakeCtFiles(_input, 1)[0];
+        var (ds, _) = Bytes(f.Path);
+        var r = await IngestBare(ds, DicomUids.CTImageStorage, f.SopInstanceUid);
+        Assert.Equal(IngestOutcome.Stored, r.Outcome);
+        var stored = Path.Combine(_svc.DataPath, r.RelativePath!);
+
+        // The state a replacement leaves when its rename succeeded but its commit failed: other bytes than the row says.
+        var changed = File.ReadAllBytes(stored);
+        changed[^1] ^= 0xFF;
+        File.WriteAllBytes(stored, changed);
+
+        r = await IngestBare(ds, DicomUids.CTImageStorage, f.SopInstanceUid);
+        Assert.True(r.IsSuccess);
+        var back = File.ReadAllBytes(stored);
+        Assert.True(back.AsSpan(back.Length - ds.Length).SequenceEqual(ds), "the file holds the data set that was answered with success");
+        Assert.Single(Support.Rows(_svc.DbPath));
+    }
+
     [Theory]
     [InlineData("1.2.840.10008.5.1.4.1.1.2", true)]
     [InlineData("0", true)]

@@ -78,6 +78,7 @@ internal sealed class AcceptorSession : IDisposable
     public async Task<AssociationSummary> RunAsync(CancellationToken cancellationToken)
     {
         using var readCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _readCts = readCts;
         try
         {
             return await Loop(readCts, cancellationToken).ConfigureAwait(false);
@@ -192,6 +193,10 @@ internal sealed class AcceptorSession : IDisposable
                 }
             }
             return (await read.ConfigureAwait(false), null);
+        }
+        catch (OperationCanceledException) when (_writeFailed && !ct.IsCancellationRequested)
+        {
+            return (null, Sum(AssociationOutcome.Failed, p: "the peer stopped reading our responses"));
         }
         catch (OperationCanceledException)
         {
@@ -368,10 +373,16 @@ internal sealed class AcceptorSession : IDisposable
         }
         if (!pdv.IsLast) return;
         _op = null;
-        if (_windowSize > 1)
+        // Only operations holding a slot of the window run in the background, so their number stays bounded;
+        // refusals and other fixed answers are sent at once.
+        if (_windowSize > 1 && op.HoldsWindow)
         {
             var task = Task.Run(() => Finish(op, ct), CancellationToken.None);
-            lock (_pending) _pending.Add(task);
+            lock (_pending)
+            {
+                _pending.RemoveAll(t => t.IsCompleted);
+                _pending.Add(task);
+            }
         }
         else
         {
@@ -380,6 +391,19 @@ internal sealed class AcceptorSession : IDisposable
     }
 
     private int _windowSize = 1;
+    private CancellationTokenSource? _readCts;
+    private volatile bool _writeFailed;
+
+    /// <summary>A response that cannot be written for this long means the peer stopped reading: the association ends
+    /// rather than holding its slot forever.</summary>
+    private TimeSpan WriteTimeout => _options.IdleTimeout ?? TimeSpan.FromSeconds(30);
+
+    /// <summary>Ends the read loop after a failed or timed-out write.</summary>
+    private void OnWriteFailed()
+    {
+        _writeFailed = true;
+        try { _readCts?.Cancel(); } catch (ObjectDisposedException) { /* the session is over already */ }
+    }
 
     private async ValueTask OnCommand(byte pcId, DicomDataset cmd, CancellationToken ct)
     {
@@ -476,19 +500,24 @@ internal sealed class AcceptorSession : IDisposable
         var rsp = DimseCommand.Response(op.CommandField, op.MessageId, outcome.Status, op.SopClass, op.SopInstance, outcome.ErrorComment, outcome.OffendingElement);
         var output = new ArrayBufferWriter<byte>(rsp.Length + 16);
         PduWriter.WriteFragments(output, op.PcId, isCommand: true, rsp, _peerMax);
-        await _writeLock.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        using var wt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wt.CancelAfter(WriteTimeout);
+        bool locked = false;
         try
         {
-            await _stream.WriteAsync(output.WrittenMemory, ct).ConfigureAwait(false);
-            await _stream.FlushAsync(ct).ConfigureAwait(false);
+            await _writeLock.WaitAsync(wt.Token).ConfigureAwait(false);
+            locked = true;
+            await _stream.WriteAsync(output.WrittenMemory, wt.Token).ConfigureAwait(false);
+            await _stream.FlushAsync(wt.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            // The peer is gone; the instance is stored (or not) regardless of whether it heard the answer.
+            // The peer is gone or stopped reading; the instance is stored (or not) regardless of whether it heard the answer.
+            OnWriteFailed();
         }
         finally
         {
-            _writeLock.Release();
+            if (locked) _writeLock.Release();
         }
     }
 
@@ -506,11 +535,13 @@ internal sealed class AcceptorSession : IDisposable
     private async Task Send(Pdu pdu, CancellationToken ct)
     {
         var bytes = PduWriter.ToArray(pdu);
-        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        using var wt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wt.CancelAfter(WriteTimeout);
+        await _writeLock.WaitAsync(wt.Token).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(bytes, ct).ConfigureAwait(false);
-            await _stream.FlushAsync(ct).ConfigureAwait(false);
+            await _stream.WriteAsync(bytes, wt.Token).ConfigureAwait(false);
+            await _stream.FlushAsync(wt.Token).ConfigureAwait(false);
         }
         finally
         {

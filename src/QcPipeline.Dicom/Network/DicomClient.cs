@@ -95,6 +95,7 @@ public sealed class DicomClient : IAsyncDisposable
         options ??= new DicomClientOptions();
         var tcp = new TcpClient { NoDelay = true };
         Stream? stream = null;
+        bool handedOver = false;
         try
         {
             using (var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -136,6 +137,7 @@ public sealed class DicomClient : IAsyncDisposable
                 case AssociateAccept ac:
                     var client = new DicomClient(tcp, stream, options, ac);
                     stream = null;
+                    handedOver = true;
                     return client;
                 case AssociateReject rj:
                     throw new DicomAssociationRejectedException(rj);
@@ -155,11 +157,9 @@ public sealed class DicomClient : IAsyncDisposable
         }
         finally
         {
-            if (stream is not null)
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-                tcp.Dispose();
-            }
+            // stream is null after a successful hand-over to the client; otherwise nothing may leak.
+            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+            if (!handedOver) tcp.Dispose();
         }
     }
 
@@ -181,8 +181,17 @@ public sealed class DicomClient : IAsyncDisposable
     public async Task<DimseResponse> EchoAsync(byte presentationContextId, CancellationToken cancellationToken = default)
     {
         ushort id = _nextMessageId++;
-        await SendCommand(presentationContextId, DimseCommand.EchoRequest(id), cancellationToken).ConfigureAwait(false);
-        return await ReadResponse(id, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendCommand(presentationContextId, DimseCommand.EchoRequest(id), cancellationToken).ConfigureAwait(false);
+            return await ReadResponse(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Whatever broke (timeout, cancel, malformed answer), the association is mid-message: it cannot go on.
+            await AbortAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>C-STORE: sends the command, then the data set read from <paramref name="dataset"/> (already in the
@@ -191,6 +200,22 @@ public sealed class DicomClient : IAsyncDisposable
         ushort priority = 0, CancellationToken cancellationToken = default)
     {
         ushort id = _nextMessageId++;
+        try
+        {
+            return await StoreCoreAsync(presentationContextId, id, sopClassUid, sopInstanceUid, dataset, priority, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Whatever broke (timeout, cancel, a failing input stream, malformed answer), the association is
+            // mid-message: a release would be a protocol error, so it is aborted.
+            await AbortAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<DimseResponse> StoreCoreAsync(byte presentationContextId, ushort id, string sopClassUid, string sopInstanceUid, Stream dataset,
+        ushort priority, CancellationToken cancellationToken)
+    {
         await SendCommand(presentationContextId, DimseCommand.StoreRequest(id, sopClassUid, sopInstanceUid, priority), cancellationToken).ConfigureAwait(false);
 
         uint peerMax = PeerMaxPduLength;

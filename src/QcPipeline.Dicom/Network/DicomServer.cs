@@ -126,7 +126,12 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
                     client = await listener.AcceptTcpClientAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) { break; }
-                catch (SocketException) { continue; }
+                catch (SocketException)
+                {
+                    // e.g. out of file descriptors: back off instead of spinning on a failing accept
+                    try { await Task.Delay(200, cancellationToken).ConfigureAwait(false); } catch (OperationCanceledException) { break; }
+                    continue;
+                }
                 catch (ObjectDisposedException) { break; }
                 lock (running) running.RemoveWhere(t => t.IsCompleted);
                 // Connections beyond twice the cap are not even read: the rejecting ones must stay bounded too.

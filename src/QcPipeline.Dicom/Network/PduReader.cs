@@ -144,6 +144,10 @@ public sealed class PduReader
         if (length > limit)
             throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, (PduType)type, "PDU length", 2,
                 $"PDU length {length} exceeds the maximum {limit}");
+        // A-ASSOCIATE-RJ, A-RELEASE-RQ/RP and A-ABORT have a fixed 4-byte body (PS3.8 §9.3.4, §9.3.6–9.3.8): refuse
+        // another length from the header, before a buffer of that size is allocated.
+        if (type is (byte)PduType.AssociateReject or (byte)PduType.ReleaseRequest or (byte)PduType.ReleaseResponse or (byte)PduType.Abort && length != 4)
+            throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, (PduType)type, "PDU length", 2, $"length {length}, expected 4");
         return length;
     }
 

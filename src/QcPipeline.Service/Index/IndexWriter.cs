@@ -117,17 +117,16 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
         {
             if (db.Database.GetDbConnection().State != System.Data.ConnectionState.Open)
                 await db.Database.OpenConnectionAsync().ConfigureAwait(false);
-            return await CommitBatchAsync(db, batch).ConfigureAwait(false);
+            var results = await CommitBatchAsync(db, batch).ConfigureAwait(false);
+            db.ChangeTracker.Clear();
+            return results;
         }
         catch
         {
+            // A fresh context next time; no half-tracked state survives a failure.
             _db = null;
             await db.DisposeAsync().ConfigureAwait(false);
             throw;
-        }
-        finally
-        {
-            db.ChangeTracker.Clear();
         }
     }
 
@@ -296,6 +295,6 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
     public void Dispose()
     {
         _channel.Writer.TryComplete();
-        _loop.Wait(TimeSpan.FromSeconds(30));
+        if (_loop.Wait(TimeSpan.FromSeconds(30)) && _db is { } db) { _db = null; db.Dispose(); }
     }
 }

@@ -162,6 +162,10 @@ public sealed class IncomingInstance : IAsyncDisposable
         }
         using (header)
         {
+            // A header-only read stops at Pixel Data: check that its declared length fits in what arrived, so a data set
+            // cut short (last-fragment bit sent early) is refused rather than stored.
+            if (PixelDataRunsPastEnd(_tempPath, header.PixelDataOffset, header.TransferSyntax, size))
+                return Reject(DicomStatus.CannotUnderstand, "data set truncated: Pixel Data (7FE0,0010) runs past its end", IngestFailure.Unparsable);
             var ds = header.Dataset;
             string? sopClass = Uid(ds, DicomTags.SOPClassUID), sopInstance = Uid(ds, DicomTags.SOPInstanceUID);
             string? study = Uid(ds, DicomTags.StudyInstanceUID), series = Uid(ds, DicomTags.SeriesInstanceUID);
@@ -197,11 +201,13 @@ public sealed class IncomingInstance : IAsyncDisposable
             // Only a file already at the final path can be a duplicate: a new instance (the common case) skips the lookup.
             // A row at another path (same UID, other study/series) is found by the commit, which reports the replacement.
             var existing = File.Exists(final) ? await _service.FindAsync(e.SopInstanceUid, CancellationToken.None).ConfigureAwait(false) : null;
-            if (existing is not null && existing.Sha256 == e.Sha256 && existing.Path == e.Path && File.Exists(final))
+            // The row is not the only witness: after a replacement whose commit failed, the file can hold other content
+            // than its row says. A duplicate is answered from the file's own bytes, never from the row alone.
+            if (existing is not null && existing.Sha256 == e.Sha256 && existing.Path == e.Path && await FileHoldsAsync(final, e.Sha256, ct).ConfigureAwait(false))
                 return Done(IngestOutcome.Duplicate, e);
 
             var dir = Path.GetDirectoryName(final)!;
-            FileSync.CreateDirectoryDurably(_service.Paths.Instances, dir, _service.Fsync);
+            _service.CreateDirectoryDurably(dir);
             // rename(2) over an older version is atomic: a reader sees the old or the new file, never a mix.
             File.Move(_tempPath, final, overwrite: true);
             if (_service.Fsync) FileSync.SyncDirectory(dir);
@@ -245,6 +251,37 @@ public sealed class IncomingInstance : IAsyncDisposable
     private static string Trim(string uid) => uid.TrimEnd('\0', ' ');
 
     private static string? Uid(DicomDataset ds, DicomTag tag) => ds.GetString(tag) is { } s ? Trim(s) : null;
+
+    /// <summary>True when the Pixel Data element at <paramref name="offset"/> declares more bytes than the file holds.
+    /// Encapsulated pixel data (undefined length) is not judged here; its fragments are checked when frames are read.</summary>
+    internal static bool PixelDataRunsPastEnd(string path, long offset, TransferSyntax ts, long fileSize)
+    {
+        if (offset < 0 || ts.IsDeflated) return false;
+        int headerLength = ts.IsExplicitVR ? 12 : 8; // OB/OW in explicit VR: tag, VR, 2 reserved bytes, 32-bit length
+        Span<byte> h = stackalloc byte[12];
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        if (RandomAccess.Read(handle, h[..headerLength], offset) < headerLength) return true;
+        var lengthBytes = h.Slice(headerLength - 4, 4);
+        uint length = ts.IsLittleEndian
+            ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(lengthBytes)
+            : System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(lengthBytes);
+        return length != 0xFFFFFFFF && offset + headerLength + length > fileSize;
+    }
+
+    /// <summary>Whether the stored Part 10 file's data set has the SHA-256 <paramref name="sha256"/>.</summary>
+    private static async Task<bool> FileHoldsAsync(string path, string sha256, CancellationToken ct)
+    {
+        try
+        {
+            long offset;
+            using (var stored = DicomFile.Open(path, DicomReadOptions.HeaderOnly)) offset = stored.DatasetOffset;
+            return string.Equals(await HashFromAsync(path, offset, ct).ConfigureAwait(false), sha256, StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or DicomFormatException or UnauthorizedAccessException)
+        {
+            return false; // unreadable or gone: not a duplicate, store the new one
+        }
+    }
 
     /// <summary>SHA-256 of a file's bytes from <paramref name="offset"/> on (the data set of a Part 10 file).</summary>
     internal static async Task<string> HashFromAsync(string path, long offset, CancellationToken ct)

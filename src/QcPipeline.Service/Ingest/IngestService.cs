@@ -64,6 +64,15 @@ public sealed class IngestService
         }
     }
 
+    private readonly Lock _directoryLock = new();
+
+    /// <summary>Creates a study/series folder durably. One at a time: a second caller must not see the folder (and skip
+    /// its own sync) before the first has synced the parent that holds its entry.</summary>
+    internal void CreateDirectoryDurably(string dir)
+    {
+        lock (_directoryLock) FileSync.CreateDirectoryDurably(Paths.Instances, dir, Fsync);
+    }
+
     internal SemaphoreSlim LockFor(string sopInstanceUid) =>
         _locks[(int)((uint)StringComparer.Ordinal.GetHashCode(sopInstanceUid) % (uint)_locks.Length)];
 

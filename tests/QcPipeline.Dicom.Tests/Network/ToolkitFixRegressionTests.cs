@@ -131,3 +131,21 @@ public sealed class ToolkitFixRegressionTests : IDisposable
         }
     }
 }
+
+public class FixedLengthPduTests
+{
+    [Theory]
+    [InlineData((byte)0x03)]
+    [InlineData((byte)0x05)]
+    [InlineData((byte)0x06)]
+    [InlineData((byte)0x07)]
+    public async Task A_fixed_length_PDU_announcing_another_length_is_refused_from_its_header(byte type)
+    {
+        // Only the 6-byte header is there: the reader must refuse it at once instead of waiting for (or allocating) 1000 bytes.
+        var stream = new MemoryStream([type, 0, 0, 0, 0x03, 0xE8]);
+        var ex = await Assert.ThrowsAsync<DicomNetworkException>(async () => await new PduReader().ReadAsync(stream));
+        Assert.Equal(AbortReason.InvalidPduParameterValue, ex.Reason);
+        Assert.Contains("expected 4", ex.Message);
+        Assert.False(ex.ConnectionClosed);
+    }
+}
