@@ -173,6 +173,8 @@ internal sealed class AcceptorSession : IDisposable
     /// Returns a summary instead of a PDU when the connection must end.</summary>
     private async Task<(Pdu? Pdu, AssociationSummary? End)> ReadWithTimeout(CancellationTokenSource readCts, TimeSpan? timeout, bool allowWhilePending, CancellationToken ct)
     {
+        // A response could not be written (peer gone or not reading): stop here, even if more PDUs are already buffered.
+        if (_writeFailed) return (null, Sum(AssociationOutcome.Failed, p: "the peer stopped reading our responses"));
         var read = _reader.ReadAsync(_stream, readCts.Token).AsTask();
         try
         {
@@ -500,6 +502,7 @@ internal sealed class AcceptorSession : IDisposable
         var rsp = DimseCommand.Response(op.CommandField, op.MessageId, outcome.Status, op.SopClass, op.SopInstance, outcome.ErrorComment, outcome.OffendingElement);
         var output = new ArrayBufferWriter<byte>(rsp.Length + 16);
         PduWriter.WriteFragments(output, op.PcId, isCommand: true, rsp, _peerMax);
+        if (_writeFailed) return; // the association is ending: nobody reads what we would write
         using var wt = CancellationTokenSource.CreateLinkedTokenSource(ct);
         wt.CancelAfter(WriteTimeout);
         bool locked = false;

@@ -73,6 +73,35 @@ public sealed class RawSessionTests : IDisposable
         new UserInformation { MaxPduLength = 65536, ImplementationClassUid = "1.2.3.4", AsyncOperationsWindow = window });
 
     [Fact]
+    public async Task A_peer_that_sends_requests_but_never_reads_the_responses_loses_its_association()
+    {
+        await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE", IdleTimeout = TimeSpan.FromMilliseconds(500) });
+        using var tcp = new TcpClient { NoDelay = true, ReceiveBufferSize = 4096 };
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Port, server.Token);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(PduWriter.ToArray(Request(DicomUids.Verification, DicomUids.ImplicitVRLittleEndian)), server.Token);
+        Assert.IsType<AssociateAccept>(await new PduReader().ReadAsync(stream, server.Token));
+
+        // C-ECHO-RQs, 64 per write, never reading an answer: the server's responses pile up until its writes block.
+        var batch = new ArrayBufferWriter<byte>();
+        for (ushort i = 1; i <= 64; i++) PduWriter.WriteFragments(batch, 1, isCommand: true, DimseCommand.EchoRequest(i), 65536);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(server.Token);
+        var flood = Task.Run(async () =>
+        {
+            try { while (!stop.IsCancellationRequested) await stream.WriteAsync(batch.WrittenMemory, stop.Token); }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException) { }
+        });
+        var summary = Assert.Single(await server.WaitForSummaries(1, TimeSpan.FromSeconds(30)));
+        await stop.CancelAsync();
+        tcp.Close();
+        await flood;
+        Assert.True(summary.Outcome == AssociationOutcome.Failed, $"{summary.Outcome}: {summary.Problem}, {summary.EchoCount} echoes");
+        Assert.Contains("stopped reading", summary.Problem);
+        Assert.True(summary.EchoCount > 64);
+        Assert.Equal(0, server.Server.ActiveAssociations);
+    }
+
+    [Fact]
     public async Task A_store_that_stalls_half_way_is_aborted_and_its_sink_abandoned()
     {
         var handler = new FileStoreHandler(Path.Combine(_dir, "store"));
