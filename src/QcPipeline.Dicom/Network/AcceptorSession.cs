@@ -174,7 +174,8 @@ internal sealed class AcceptorSession : IDisposable
     private async Task<(Pdu? Pdu, AssociationSummary? End)> ReadWithTimeout(CancellationTokenSource readCts, TimeSpan? timeout, bool allowWhilePending, CancellationToken ct)
     {
         // A response could not be written (peer gone or not reading): stop here, even if more PDUs are already buffered.
-        if (_writeFailed) return (null, Sum(AssociationOutcome.Failed, p: "the peer stopped reading our responses"));
+        // (When the server itself is stopping, the cancellation path below sends its A-ABORT instead.)
+        if (_writeFailed && !ct.IsCancellationRequested) return (null, Sum(AssociationOutcome.Failed, p: "the peer stopped reading our responses"));
         var read = _reader.ReadAsync(_stream, readCts.Token).AsTask();
         try
         {
