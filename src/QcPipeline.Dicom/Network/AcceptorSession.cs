@@ -107,6 +107,12 @@ internal sealed class AcceptorSession : IDisposable
                 return Sum(AssociationOutcome.ClosedByPeer, p: "closed before A-ASSOCIATE-RQ");
             case Abort:
                 return Sum(AssociationOutcome.AbortedByPeer);
+            case AssociateRequest { UserInformation.MaxPduLength: > 0 and <= Pdv.HeaderLength + 1 } small:
+                // No response PDV would fit (PS3.8 §D.1: the length counts the PDV headers): an invalid parameter value.
+                await TrySend(new Abort(AbortSource.ServiceProvider, AbortReason.InvalidPduParameterValue)).ConfigureAwait(false);
+                _calling = small.CallingAeTitle;
+                _called = small.CalledAeTitle;
+                return Sum(AssociationOutcome.AbortedByUs, AbortReason.InvalidPduParameterValue, $"maximum PDU length {small.UserInformation.MaxPduLength} leaves no room for data");
             case AssociateRequest rq:
                 if (await OnAssociateRequest(rq, ct).ConfigureAwait(false) is { } rejected)
                 {

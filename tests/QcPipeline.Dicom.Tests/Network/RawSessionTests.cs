@@ -73,6 +73,22 @@ public sealed class RawSessionTests : IDisposable
         new UserInformation { MaxPduLength = 65536, ImplementationClassUid = "1.2.3.4", AsyncOperationsWindow = window });
 
     [Fact]
+    public async Task A_maximum_PDU_length_too_small_for_any_data_is_refused_with_an_abort()
+    {
+        await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE" });
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(IPAddress.Loopback, server.Port, server.Token);
+        var stream = tcp.GetStream();
+        var rq = Request(DicomUids.Verification, DicomUids.ImplicitVRLittleEndian);
+        rq = rq with { UserInformation = rq.UserInformation with { MaxPduLength = 6 } };
+        await stream.WriteAsync(PduWriter.ToArray(rq), server.Token);
+        var abort = Assert.IsType<Abort>(await new PduReader().ReadAsync(stream, server.Token));
+        Assert.Equal((AbortSource.ServiceProvider, AbortReason.InvalidPduParameterValue), (abort.Source, abort.Reason));
+        var summary = Assert.Single(await server.WaitForSummaries(1));
+        Assert.Equal(AssociationOutcome.AbortedByUs, summary.Outcome);
+    }
+
+    [Fact]
     public async Task A_peer_that_sends_requests_but_never_reads_the_responses_loses_its_association()
     {
         await using var server = new TestServer(new DicomServerOptions { AeTitle = "QCPIPE", IdleTimeout = TimeSpan.FromMilliseconds(500) });
