@@ -306,6 +306,7 @@ internal sealed class AcceptorSession : IDisposable
             ushort cap = Math.Max((ushort)1, _options.MaxOperationsPerformed);
             ushort performed = proposed.MaxOperationsInvoked == 0 ? cap : Math.Min(proposed.MaxOperationsInvoked, cap);
             aow = new AsyncOperationsWindow(1, performed);
+            _window.Dispose(); // the default window of one, never waited on before the association exists
             _window = new SemaphoreSlim(performed, performed);
             _windowSize = performed;
         }

@@ -185,7 +185,7 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
                     catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or Win32Exception)
                     {
                         await ssl.DisposeAsync().ConfigureAwait(false);
-                        return new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: "TLS handshake failed: " + ex.Message) { RemoteAddress = remote };
+                        return ConnectionFailed(new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: "TLS handshake failed: " + ex.Message) { RemoteAddress = remote });
                     }
                 }
                 await using (stream.ConfigureAwait(false))
@@ -195,9 +195,15 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
             }
             catch (Exception ex)
             {
-                return new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: ex.Message) { RemoteAddress = remote };
+                return ConnectionFailed(new AssociationSummary(AssociationOutcome.Failed, null, null, 0, Problem: ex.Message) { RemoteAddress = remote });
             }
         }
+    }
+
+    private AssociationSummary ConnectionFailed(AssociationSummary summary)
+    {
+        try { observer?.ConnectionFailed(summary); } catch { /* observer's problem */ }
+        return summary;
     }
 
     /// <summary>Runs the acceptor state machine on a connected stream. Never throws; does not dispose the stream.</summary>
@@ -264,11 +270,4 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
         }
         return new PresentationContextAccept(pc.Id, PresentationContextResult.TransferSyntaxesNotSupported, "");
     }
-
-    /// <summary>The C-ECHO-RSP command set (PS3.7 §9.3.5.2).</summary>
-    internal static byte[] BuildEchoResponse(ushort messageIdBeingRespondedTo, string affectedSopClassUid) =>
-        DimseCommand.Response(CommandField.CEchoRq, messageIdBeingRespondedTo, DicomStatus.Success, affectedSopClassUid);
-
-    /// <summary>Parses a command set (always Implicit VR Little Endian, PS3.7 §6.3.1).</summary>
-    internal static DicomDataset ParseCommand(ReadOnlySpan<byte> data) => DimseCommand.Parse(data);
 }

@@ -60,6 +60,9 @@ public interface IDicomServerObserver
 {
     void AssociationStarted() { }
     void AssociationEnded(AssociationSummary summary) { }
+    /// <summary>A connection that ended before the association state machine ran (a failed TLS handshake, or a transport
+    /// error before the first PDU could be read). <see cref="AssociationStarted"/> was not called for it.</summary>
+    void ConnectionFailed(AssociationSummary summary) { }
     void StoreCompleted(StoreRequest request, StoreOutcome outcome, long bytes, TimeSpan elapsed) { }
     void EchoCompleted(AssociationInfo association) { }
 }

@@ -35,16 +35,7 @@ internal sealed class DimseListener(IOptions<DicomOptions> options, DimseStoreHa
         logger.LogInformation("DICOM listener bound on {Address}:{Port} as AE {AeTitle} (TLS {Tls}, {Devices} allowed devices, max {MaxAssociations} associations)",
             o.BindAddress, port, serverOptions.AeTitle, o.Tls.Enabled ? "on" : "off", o.AllowedDevices.Length, o.MaxAssociations);
         var server = new DicomServer(serverOptions, handler, observer);
-        _run = Task.Run(() => server.RunAsync(listener, OnConnectionCompleted, _stopping.Token), CancellationToken.None);
-    }
-
-    /// <summary>Connections that never reached the association state machine (a failed TLS handshake) are not seen by the
-    /// observer; count and log them here. Every other summary went through <see cref="DimseObserver"/> already.</summary>
-    private void OnConnectionCompleted(AssociationSummary summary)
-    {
-        if (summary.Outcome == AssociationOutcome.Failed && summary.CallingAeTitle is null
-            && summary.Problem?.StartsWith("TLS handshake failed", StringComparison.Ordinal) == true)
-            observer.ConnectionFailed(summary);
+        _run = Task.Run(() => server.RunAsync(listener, null, _stopping.Token), CancellationToken.None);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
