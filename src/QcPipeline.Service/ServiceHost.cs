@@ -1,4 +1,5 @@
 using Prometheus;
+using QcPipeline.Service.DicomWeb;
 using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
@@ -25,10 +26,12 @@ public static class ServiceHost
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)
             .AddIngest(builder.Configuration)
+            .AddDicomWeb(builder.Configuration)
             .AddHealth(builder.Configuration);
 
         var app = builder.Build();
         app.MapHealth();
+        app.MapDicomWeb();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry);
         return app;
     }

@@ -15,7 +15,11 @@ public sealed record IngestRequest(
     string? ExpectedSopClassUid,
     string? ExpectedSopInstanceUid,
     string TransferSyntaxUid,
-    bool InputIsPart10 = false);
+    bool InputIsPart10 = false)
+{
+    /// <summary>Who sent it over HTTP: the API key's name or the JWT subject (STOW-RS); null for DIMSE (see <see cref="CallingAe"/>).</summary>
+    public string? Client { get; init; }
+}
 
 public enum IngestOutcome { Stored, Duplicate, Replaced, Rejected }
 
