@@ -1,4 +1,5 @@
 using Prometheus;
+using QcPipeline.Service.Auth;
 using QcPipeline.Service.DicomWeb;
 using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
@@ -26,10 +27,12 @@ public static class ServiceHost
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)
             .AddIngest(builder.Configuration)
+            .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)
             .AddHealth(builder.Configuration);
 
         var app = builder.Build();
+        app.UseQcAuth();
         app.MapHealth();
         app.MapDicomWeb();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry);
