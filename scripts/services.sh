@@ -2,14 +2,16 @@
 # Throwaway service instances on loopback for integration tests and benchmarks.
 #
 # Usage:
-#   scripts/services.sh start orthanc      start Orthanc on free loopback ports; waits until its REST API answers
-#   scripts/services.sh stop orthanc       stop it and delete its data
+#   scripts/services.sh start NAME         start NAME (orthanc, rabbitmq, postgresql) on free loopback ports, with its
+#                                          own data folder; waits until it answers
+#   scripts/services.sh stop NAME          stop it and delete its data
 #   scripts/services.sh stop               stop every service started here
+#   scripts/services.sh halt NAME          stop it but keep its data, ports and env lines (an outage, for tests)
+#   scripts/services.sh resume NAME        start a halted service again on the same ports with the same data
 #   scripts/services.sh status             state of each service, then the env file
 #   scripts/services.sh orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]
 #                                          print Orthanc's configuration JSON (data under DIR); the .NET test
 #                                          fixture (OrthancFixture) uses this too, so both run the same Orthanc
-#   (rabbitmq, postgresql: reserved names, same layout; not implemented yet)
 #
 # Contract:
 #   QC_SERVICES_DIR   state folder, default ${TMPDIR:-/tmp}/qc-services. One sub-folder per service holds its
@@ -22,6 +24,16 @@
 #                       ORTHANC_URL=http://127.0.0.1:NNNNN
 #                       ORTHANC_DICOMWEB=http://127.0.0.1:NNNNN/dicom-web
 #                       ORTHANC_PID=NNNN
+#                       RABBITMQ_HOST=127.0.0.1 RABBITMQ_PORT=NNNNN (AMQP 0-9-1, no TLS)
+#                       RABBITMQ_USER=guest RABBITMQ_PASSWORD=guest (RabbitMQ lets guest in from loopback only)
+#                       RABBITMQ_URL=amqp://guest:guest@127.0.0.1:NNNNN/  RABBITMQ_NODE=qc-NNNN@localhost  RABBITMQ_PID=NNNN
+#                       POSTGRES_HOST=127.0.0.1 POSTGRES_PORT=NNNNN POSTGRES_USER=qc POSTGRES_PASSWORD=qc POSTGRES_DB=qc
+#                       POSTGRES_CONNECTION=Host=127.0.0.1;Port=NNNNN;Username=qc;Password=qc;Database=qc (Npgsql form)
+#                       POSTGRES_PID=NNNN
+#   RabbitMQ (Debian rabbitmq-server) runs as its own node with its own Erlang port mapper (epmd) on a free port,
+#   distribution and AMQP bound to 127.0.0.1; PostgreSQL (Debian postgresql, its newest installed major) is a fresh
+#   cluster made by initdb (as the postgres user when run as root), listening on 127.0.0.1 only, password auth.
+#   Debian's packaged rabbitmq-server and postgresql services are never used or touched.
 #   Known DICOM peers (DicomModalities), the only ones Orthanc accepts C-STORE from, from 127.0.0.1 only:
 #                       qcpipe = AE QCPIPE, 127.0.0.1, port $QCPIPE_PORT (default 11112): our C-STORE SCP, the
 #                                target of `POST /modalities/qcpipe/store`. A test whose SCP port is dynamic sets it
@@ -168,6 +180,147 @@ stop_orthanc() {
   return 0
 }
 
+# ---------------------------------------------------------------------------------------------------- RabbitMQ
+rabbitmq_bin() {
+  local d
+  for d in /usr/lib/rabbitmq/bin /usr/lib/rabbitmq/sbin; do [ -x "$d/rabbitmq-server" ] && { echo "$d"; return; }; done
+  die "RabbitMQ is not installed (apt-get install rabbitmq-server)"
+}
+
+# Exports the environment that makes rabbitmq-server / rabbitmqctl use the node in $1 (its folder) on the ports in
+# its ports file. HOME holds the Erlang cookie, so the CLI tools and the node share it.
+rabbitmq_env() {
+  local dir="$1"; . "$dir/ports"
+  export HOME="$dir" RABBITMQ_NODENAME="$node" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$amqp" \
+    RABBITMQ_DIST_PORT="$dist" ERL_EPMD_PORT="$epmd" ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf" \
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_PID_FILE="$dir/pid" \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+rabbitmq_run() { # DIR: start the node of an existing folder and wait until the broker runs
+  local dir="$1" bin; bin=$(rabbitmq_bin)
+  ( rabbitmq_env "$dir"
+    setsid "$bin/rabbitmq-server" >> "$dir/server.log" 2>&1 < /dev/null &
+    "$bin/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" wait --timeout 90 "$dir/pid" >/dev/null 2>&1 \
+      || { tail -n 30 "$dir/server.log" >&2 || true; die "RabbitMQ did not start within 90 s (log: $dir/server.log)"; } )
+  . "$dir/ports"
+  env_set RABBITMQ "RABBITMQ_HOST=127.0.0.1" "RABBITMQ_PORT=$amqp" "RABBITMQ_USER=guest" "RABBITMQ_PASSWORD=guest" \
+    "RABBITMQ_URL=amqp://guest:guest@127.0.0.1:$amqp/" "RABBITMQ_NODE=$node" "RABBITMQ_PID=$(cat "$dir/pid")"
+  echo "rabbitmq: AMQP 127.0.0.1:$amqp (guest/guest), node $node, pid $(cat "$dir/pid"); env in $ENV_FILE"
+}
+
+start_rabbitmq() {
+  local dir="$SERVICES_DIR/rabbitmq"
+  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then echo "rabbitmq already running (pid $(cat "$dir/pid"))"; return 0; fi
+  rabbitmq_bin >/dev/null
+  rm -rf "$dir"; mkdir -p "$dir/mnesia" "$dir/log"
+  local amqp dist epmd
+  amqp=$(free_port); dist=$(free_port); epmd=$(free_port)
+  printf 'amqp=%s\ndist=%s\nepmd=%s\nnode=qc-%s@localhost\n' "$amqp" "$dist" "$epmd" "$$" > "$dir/ports"
+  cat > "$dir/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$amqp
+loopback_users.guest = true
+log.console = false
+log.file.level = warning
+EOF
+  echo "[]." > "$dir/enabled_plugins"
+  rabbitmq_run "$dir"
+}
+
+halt_rabbitmq() { # stop the node (and its epmd), keep the folder
+  local dir="$SERVICES_DIR/rabbitmq" pid=""
+  [ -f "$dir/ports" ] || return 0
+  [ -f "$dir/pid" ] && pid=$(cat "$dir/pid")
+  ( rabbitmq_env "$dir"
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      "$(rabbitmq_bin)/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+      echo "rabbitmq stopped (pid $pid)"
+    fi
+    epmd -port "$ERL_EPMD_PORT" -kill >/dev/null 2>&1 || true )
+  rm -f "$dir/pid"
+}
+
+stop_rabbitmq() {
+  halt_rabbitmq
+  rm -rf "$SERVICES_DIR/rabbitmq"
+  [ -f "$ENV_FILE" ] && env_set RABBITMQ
+  return 0
+}
+
+resume_rabbitmq() {
+  local dir="$SERVICES_DIR/rabbitmq"
+  [ -f "$dir/ports" ] || die "rabbitmq was not started here (nothing to resume)"
+  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then echo "rabbitmq already running"; return 0; fi
+  rabbitmq_run "$dir"
+}
+
+# -------------------------------------------------------------------------------------------------- PostgreSQL
+postgres_bin() {
+  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && [ -x "$d/initdb" ] || die "PostgreSQL is not installed (apt-get install postgresql)"
+  echo "$d"
+}
+
+# Runs a PostgreSQL program as the cluster's owner: postgres when we are root (it refuses to run as root).
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+postgres_run() { # DIR
+  local dir="$1" bin; bin=$(postgres_bin); . "$dir/ports"
+  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/socket" start >/dev/null \
+    || { tail -n 30 "$dir/postgres.log" >&2 || true; die "PostgreSQL did not start (log: $dir/postgres.log)"; }
+  local pid; pid=$(head -n 1 "$dir/data/postmaster.pid")
+  env_set POSTGRES "POSTGRES_HOST=127.0.0.1" "POSTGRES_PORT=$port" "POSTGRES_USER=qc" "POSTGRES_PASSWORD=qc" "POSTGRES_DB=qc" \
+    "POSTGRES_CONNECTION=Host=127.0.0.1;Port=$port;Username=qc;Password=qc;Database=qc" "POSTGRES_PID=$pid"
+  echo "postgresql: 127.0.0.1:$port, database qc (qc/qc), pid $pid; env in $ENV_FILE"
+}
+
+start_postgresql() {
+  local dir="$SERVICES_DIR/postgresql"
+  if [ -f "$dir/data/postmaster.pid" ] && kill -0 "$(head -n 1 "$dir/data/postmaster.pid")" 2>/dev/null; then
+    echo "postgresql already running"; return 0
+  fi
+  local bin; bin=$(postgres_bin)
+  rm -rf "$dir"; mkdir -p "$dir/socket"
+  echo "port=$(free_port)" > "$dir/ports"
+  echo qc > "$dir/pwfile"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$dir"
+    runuser -u postgres -- test -x "$dir" || die "the postgres user cannot reach $dir: set QC_SERVICES_DIR to a folder it can enter"
+  fi
+  # Password auth (scram) on TCP, trust on the private socket only (createdb below).
+  as_pg "$bin/initdb" -D "$dir/data" -U qc --pwfile="$dir/pwfile" --auth-host=scram-sha-256 --auth-local=trust \
+    -E UTF8 --locale=C.UTF-8 --no-instructions > "$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  postgres_run "$dir"
+  . "$dir/ports"
+  as_pg "$bin/createdb" -h "$dir/socket" -p "$port" -U qc qc || die "createdb failed"
+}
+
+halt_postgresql() {
+  local dir="$SERVICES_DIR/postgresql"
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  as_pg "$(postgres_bin)/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  echo "postgresql stopped"
+}
+
+stop_postgresql() {
+  halt_postgresql
+  rm -rf "$SERVICES_DIR/postgresql"
+  [ -f "$ENV_FILE" ] && env_set POSTGRES
+  return 0
+}
+
+resume_postgresql() {
+  local dir="$SERVICES_DIR/postgresql"
+  [ -f "$dir/ports" ] || die "postgresql was not started here (nothing to resume)"
+  if [ -f "$dir/data/postmaster.pid" ] && kill -0 "$(head -n 1 "$dir/data/postmaster.pid")" 2>/dev/null; then echo "postgresql already running"; return 0; fi
+  postgres_run "$dir"
+}
+
 status() {
   local pid url
   pid=$(env_get ORTHANC_PID || true); url=$(env_get ORTHANC_URL || true)
@@ -176,28 +329,32 @@ status() {
   else
     echo "orthanc: not running"
   fi
-  echo "rabbitmq: not managed yet"
-  echo "postgresql: not managed yet"
+  pid=$(env_get RABBITMQ_PID || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "rabbitmq: running (pid $pid, port $(env_get RABBITMQ_PORT))"
+  elif [ -f "$SERVICES_DIR/rabbitmq/ports" ]; then echo "rabbitmq: halted"; else echo "rabbitmq: not running"; fi
+  pid=""; [ -f "$SERVICES_DIR/postgresql/data/postmaster.pid" ] && pid=$(head -n 1 "$SERVICES_DIR/postgresql/data/postmaster.pid")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "postgresql: running (pid $pid, port $(env_get POSTGRES_PORT))"
+  elif [ -f "$SERVICES_DIR/postgresql/ports" ]; then echo "postgresql: halted"; else echo "postgresql: not running"; fi
   if [ -s "$ENV_FILE" ]; then echo "--- $ENV_FILE"; cat "$ENV_FILE"; fi
 }
 
 cmd="${1:-}"; what="${2:-}"
 case "$cmd" in
-  start)
+  start|halt|resume)
     case "$what" in
-      orthanc) start_orthanc ;;
-      rabbitmq|postgresql) die "$what is not managed yet" ;;
-      *) die "usage: $0 start orthanc" ;;
+      orthanc) [ "$cmd" = start ] || die "$cmd is for rabbitmq and postgresql"; start_orthanc ;;
+      rabbitmq|postgresql) "${cmd}_$what" ;;
+      *) die "usage: $0 $cmd orthanc|rabbitmq|postgresql" ;;
     esac ;;
   stop)
     case "$what" in
-      orthanc|"") stop_orthanc ;;
-      rabbitmq|postgresql) die "$what is not managed yet" ;;
-      *) die "usage: $0 stop [orthanc]" ;;
+      orthanc|rabbitmq|postgresql) "stop_$what" ;;
+      "") stop_orthanc; stop_rabbitmq; stop_postgresql ;;
+      *) die "usage: $0 stop [orthanc|rabbitmq|postgresql]" ;;
     esac ;;
   status) status ;;
   orthanc-config)
     [ $# -ge 4 ] || die "usage: $0 orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]"
     orthanc_config "$2" "$3" "$4" "${5:-11112}" ;;
-  *) die "usage: $0 start|stop orthanc | status | orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]" ;;
+  *) die "usage: $0 start|stop|halt|resume NAME | stop | status | orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]" ;;
 esac
