@@ -15,18 +15,22 @@ command -v opj_compress >/dev/null 2>&1 || need+=(libopenjp2-tools)   # JPEG 200
 # Orthanc, the second real DICOM peer (its tests start their own instance on free loopback ports; so does scripts/services.sh).
 { command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ]; } || need+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+# PostgreSQL for the index tests: each test collection makes its own throwaway cluster with scripts/services.sh.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# Debian's orthanc package may start its own service (ports 4242/8042, /var/lib/orthanc) where services may start
+# Debian's orthanc and postgresql packages may start their own services (ports 4242/8042, /var/lib/orthanc) where services may start
 # on install; the tests never use it, so it is stopped rather than left competing for the two cores.
-if [ -x /etc/init.d/orthanc ] && service orthanc status >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO service orthanc stop >/dev/null 2>&1 || true
-fi
+for svc in orthanc postgresql; do
+  if [ -x "/etc/init.d/$svc" ] && service "$svc" status >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  fi
+done
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build QcPipeline.sln -c Release -nologo -v q
