@@ -23,8 +23,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# Debian's orthanc and postgresql packages may start their own services (ports 4242/8042, /var/lib/orthanc) where services may start
-# on install; the tests never use it, so it is stopped rather than left competing for the two cores.
+# Debian's orthanc and postgresql packages may start their own services on install (Orthanc on 4242/8042, a cluster on
+# 5432); the tests never use them, so they are stopped rather than left competing for the two cores.
 for svc in orthanc postgresql; do
   if [ -x "/etc/init.d/$svc" ] && service "$svc" status >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
