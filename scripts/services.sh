@@ -9,6 +9,7 @@
 #   scripts/services.sh halt NAME          stop it but keep its data, ports and env lines (an outage, for tests)
 #   scripts/services.sh resume NAME        start a halted service again on the same ports with the same data
 #   scripts/services.sh status             state of each service, then the env file
+#   scripts/services.sh rabbitmqctl ARG... rabbitmqctl against the RabbitMQ started here (list_queues, ...)
 #   scripts/services.sh orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]
 #                                          print Orthanc's configuration JSON (data under DIR); the .NET test
 #                                          fixture (OrthancFixture) uses this too, so both run the same Orthanc
@@ -353,6 +354,10 @@ case "$cmd" in
       *) die "usage: $0 stop [orthanc|rabbitmq|postgresql]" ;;
     esac ;;
   status) status ;;
+  rabbitmqctl)
+    shift
+    [ -f "$SERVICES_DIR/rabbitmq/ports" ] || die "rabbitmq was not started here"
+    ( rabbitmq_env "$SERVICES_DIR/rabbitmq"; exec "$(rabbitmq_bin)/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" "$@" ) ;;
   orthanc-config)
     [ $# -ge 4 ] || die "usage: $0 orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]"
     orthanc_config "$2" "$3" "$4" "${5:-11112}" ;;

@@ -17,15 +17,17 @@ command -v opj_compress >/dev/null 2>&1 || need+=(libopenjp2-tools)   # JPEG 200
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 # PostgreSQL for the index tests: each test collection makes its own throwaway cluster with scripts/services.sh.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# RabbitMQ for the bus tests: likewise a private node per test collection.
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# Debian's orthanc and postgresql packages may start their own services on install (Orthanc on 4242/8042, a cluster on
-# 5432); the tests never use them, so they are stopped rather than left competing for the two cores.
-for svc in orthanc postgresql; do
+# Debian's orthanc, postgresql and rabbitmq-server packages may start their own services on install (Orthanc on
+# 4242/8042, a cluster on 5432, a broker on 5672); the tests never use them, so they are stopped rather than left competing for the two cores.
+for svc in orthanc postgresql rabbitmq-server; do
   if [ -x "/etc/init.d/$svc" ] && service "$svc" status >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO service "$svc" stop >/dev/null 2>&1 || true

@@ -1,5 +1,6 @@
 using Prometheus;
 using QcPipeline.Service.Auth;
+using QcPipeline.Service.Bus;
 using QcPipeline.Service.DicomWeb;
 using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
@@ -27,6 +28,7 @@ public static class ServiceHost
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)
             .AddIngest(builder.Configuration)
+            .AddBus(builder.Configuration)
             .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)
             .AddHealth(builder.Configuration);

@@ -1,0 +1,66 @@
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace QcPipeline.Service.Bus;
+
+public static class BusServiceCollectionExtensions
+{
+    /// <summary>MassTransit on the configured transport (<see cref="BusOptions"/>): durable queues, publisher confirms
+    /// (RabbitMQ), optional quorum queues, prefetch and concurrency for CPU-bound consumers, retry with exponential backoff
+    /// then the endpoint's <c>_error</c> queue, and <see cref="FaultObserver"/>. <paramref name="configure"/> adds the
+    /// consumers of the roles this process runs. The bus starts in the background: the service comes up, and ingest keeps
+    /// accepting, while the broker is down (MassTransit reconnects).</summary>
+    public static IServiceCollection AddBus(this IServiceCollection services, IConfiguration configuration,
+        Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        services.AddOptions<BusOptions>().Bind(configuration.GetSection(BusOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BusOptions>, BusOptionsValidator>();
+        services.AddSingleton<BusMetrics>();
+        services.AddConsumeObserver<FaultObserver>();
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = false;
+            o.StopTimeout = TimeSpan.FromSeconds(10);
+        });
+
+        // The transport is chosen from configuration here, at registration: MassTransit registers one transport.
+        var transport = configuration.GetSection(BusOptions.Section).GetValue(nameof(BusOptions.Transport), BusTransport.InMemory);
+        services.AddMassTransit(x =>
+        {
+            x.SetKebabCaseEndpointNameFormatter();
+            configure?.Invoke(x);
+            x.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            {
+                var o = context.GetRequiredService<IOptions<BusOptions>>().Value;
+                endpoint.ConcurrentMessageLimit = o.ConcurrentMessageLimit;
+                endpoint.UseMessageRetry(r => r.Exponential(o.RetryLimit, o.RetryMinInterval, o.RetryMaxInterval, o.RetryMinInterval));
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
+                {
+                    rabbit.PrefetchCount = o.PrefetchCount;
+                    if (o.RabbitMq.QuorumQueues) rabbit.SetQuorumQueue();
+                }
+            });
+            if (transport == BusTransport.RabbitMq)
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    var r = context.GetRequiredService<IOptions<BusOptions>>().Value.RabbitMq;
+                    cfg.Host(r.Host, (ushort)r.Port, r.VirtualHost, h =>
+                    {
+                        h.Username(r.Username);
+                        h.Password(r.Password);
+                        h.PublisherConfirmation = r.PublisherConfirms;
+                        if (r.UseTls) h.UseSsl(s => s.ServerName = r.Host);
+                    });
+                    cfg.Durable = true;
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+            else
+            {
+                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+            }
+        });
+        return services;
+    }
+}
