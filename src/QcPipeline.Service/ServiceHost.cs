@@ -6,6 +6,7 @@ using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
+using QcPipeline.Service.Results;
 
 namespace QcPipeline.Service;
 
@@ -27,6 +28,7 @@ public static class ServiceHost
         builder.Services
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)
+            .AddResults()
             .AddIngest(builder.Configuration)
             .AddBus(builder.Configuration)
             .AddQcAuth(builder.Configuration)

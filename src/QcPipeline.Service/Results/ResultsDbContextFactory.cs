@@ -1,0 +1,68 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
+using Microsoft.Extensions.Options;
+using QcPipeline.Service.Index;
+using QcPipeline.Service.Ingest;
+
+namespace QcPipeline.Service.Results;
+
+/// <summary>Creates the provider's results context on the index's database (<see cref="DatabaseOptions"/>).</summary>
+public sealed class ResultsDbContextFactory : IDbContextFactory<ResultsDbContext>
+{
+    private readonly Func<ResultsDbContext> _create;
+
+    public ResultsDbContextFactory(IOptions<DatabaseOptions> options, StoragePaths paths)
+    {
+        var db = options.Value;
+        Provider = db.Provider;
+        if (db.Provider == DatabaseProvider.Postgres)
+        {
+            var o = new DbContextOptionsBuilder<PostgresResultsDbContext>()
+                .UseNpgsql(db.ConnectionString, n => n.MigrationsHistoryTable(ResultsDbContext.HistoryTable)).Options;
+            _create = () => new PostgresResultsDbContext(o);
+        }
+        else
+        {
+            var cs = string.IsNullOrWhiteSpace(db.ConnectionString) ? $"Data Source={Path.Combine(paths.Root, "qc.db")}" : db.ConnectionString;
+            var o = new DbContextOptionsBuilder<SqliteResultsDbContext>()
+                .UseSqlite(cs, s => s.MigrationsHistoryTable(ResultsDbContext.HistoryTable))
+                .AddInterceptors(new SqlitePragmaInterceptor(db.SqliteSynchronous)).Options;
+            _create = () => new SqliteResultsDbContext(o);
+        }
+    }
+
+    public DatabaseProvider Provider { get; }
+
+    public ResultsDbContext CreateDbContext() => _create();
+}
+
+/// <summary>For <c>dotnet ef migrations add NAME --context SqliteResultsDbContext --output-dir Results/Migrations/Sqlite</c>.</summary>
+internal sealed class SqliteResultsDesignTimeFactory : IDesignTimeDbContextFactory<SqliteResultsDbContext>
+{
+    public SqliteResultsDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<SqliteResultsDbContext>().UseSqlite("Data Source=design-time.db", s => s.MigrationsHistoryTable(ResultsDbContext.HistoryTable)).Options);
+}
+
+/// <summary>For <c>dotnet ef migrations add NAME --context PostgresResultsDbContext --output-dir Results/Migrations/Postgres</c>.</summary>
+internal sealed class PostgresResultsDesignTimeFactory : IDesignTimeDbContextFactory<PostgresResultsDbContext>
+{
+    public PostgresResultsDbContext CreateDbContext(string[] args) =>
+        new(new DbContextOptionsBuilder<PostgresResultsDbContext>().UseNpgsql("Host=localhost;Database=qc", n => n.MigrationsHistoryTable(ResultsDbContext.HistoryTable)).Options);
+}
+
+/// <summary>Brings the results schema up to date at start (after the index's).</summary>
+internal sealed class ResultsInitializer(IDbContextFactory<ResultsDbContext> factory, ILogger<ResultsInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var db = await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Count();
+            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Results database ready ({Applied} migrations applied)", pending);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
