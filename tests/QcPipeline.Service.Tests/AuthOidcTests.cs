@@ -115,6 +115,7 @@ public sealed partial class AuthOidcTests
 
             string output = svc.Output;
             Assert.Contains("HTTP authentication failed from 127.0.0.1: unknown API key (GET /api/whoami)", output, StringComparison.Ordinal);
+            Assert.Single(output.Split('\n'), l => l.Contains("HTTP authentication failed", StringComparison.Ordinal));
             Assert.Contains("HTTP authentication required (Required; 3 API key(s), JWT not configured; /metrics anonymous)", output, StringComparison.Ordinal);
             Assert.DoesNotContain(wrongKey, output, StringComparison.Ordinal);
             Assert.DoesNotContain("0123456789abcdef", output, StringComparison.Ordinal);

@@ -94,7 +94,8 @@ internal sealed class HttpOptionsValidator(IConfiguration configuration) : IVali
         var bindings = HttpBindings.All(configuration);
         if (o.MaxRequestBodyBytes < 0) errors.Add($"{s}:MaxRequestBodyBytes must be >= 0 (0 = no limit), not {o.MaxRequestBodyBytes}");
 
-        ValidateHttps(o.Https, bindings, errors);
+        // Only Http:Urls gets our certificate; a Kestrel:Endpoints entry brings its own (Kestrel:Endpoints:NAME:Certificate).
+        ValidateHttps(o.Https, HttpBindings.Resolve(configuration).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), errors);
         ValidateApiKeys(o.Auth.ApiKeys, errors);
         if (o.Auth.Jwt.IsConfigured) ValidateJwt(o.Auth.Jwt, errors);
 
