@@ -6,7 +6,7 @@ using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
-using QcPipeline.Service.Results;
+using QcPipeline.Service.ResultsStore;
 
 namespace QcPipeline.Service;
 
@@ -15,14 +15,14 @@ namespace QcPipeline.Service;
 /// line (<c>--Dicom:Port=11113</c>).</summary>
 public static class ServiceHost
 {
-    public const string DefaultHttpUrls = "http://127.0.0.1:8080";
+    public const string DefaultHttpUrls = HttpBindings.DefaultUrls;
 
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("QC__");
         builder.Configuration.AddCommandLine(args);
-        builder.WebHost.UseUrls(builder.Configuration["Http:Urls"] is { Length: > 0 } urls ? urls : builder.Configuration["urls"] ?? DefaultHttpUrls);
+        builder.WebHost.UseUrls(HttpBindings.Resolve(builder.Configuration));
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(15));
 
         builder.Services
@@ -36,10 +36,13 @@ public static class ServiceHost
             .AddHealth(builder.Configuration);
 
         var app = builder.Build();
+        // Authentication and authorization run before every endpoint; /health/* has no policy (orchestrator probes),
+        // /metrics has one that asks for the read scope only when Http:Auth:ProtectMetrics is true.
         app.UseQcAuth();
         app.MapHealth();
         app.MapDicomWeb();
-        app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry);
+        app.MapAuthEndpoints();
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry).RequireAuthorization(QcAuthPolicies.Metrics);
         return app;
     }
 }

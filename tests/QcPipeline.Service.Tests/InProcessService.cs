@@ -39,6 +39,32 @@ public sealed class InProcessService : IAsyncDisposable
         return new InProcessService(app, dataPath, owns);
     }
 
+    /// <summary>As <see cref="StartAsync(string?, string[])"/>, with <paramref name="configure"/> called on the built app before it
+    /// starts (e.g. to map a test-only endpoint). If start-up fails the app is disposed and the exception propagates.</summary>
+    public static async Task<InProcessService> StartAsync(string? dataPath, Action<WebApplication> configure, params string[] extraArgs)
+    {
+        bool owns = dataPath is null;
+        dataPath ??= Support.NewTempDir("qcsvc");
+        string[] args =
+        [
+            "--Dicom:Port=0", "--Http:Urls=http://127.0.0.1:0", $"--Storage:DataPath={dataPath}",
+            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning", .. extraArgs,
+        ];
+        var app = ServiceHost.Build(args);
+        try
+        {
+            configure(app);
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            if (owns) Support.TryDeleteDir(dataPath);
+            throw;
+        }
+        return new InProcessService(app, dataPath, owns);
+    }
+
     public HttpClient CreateHttpClient() => new() { BaseAddress = HttpBase, Timeout = TimeSpan.FromSeconds(30) };
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using QcPipeline.Analysis;
 using QcPipeline.Analysis.Labels;
-using QcPipeline.Service.Results;
+using QcPipeline.Service.ResultsStore;
 
 namespace QcPipeline.Service.Tests;
 

@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using QcPipeline.Analysis;
 using QcPipeline.Analysis.Labels;
 
-namespace QcPipeline.Service.Results;
+namespace QcPipeline.Service.ResultsStore;
 
 /// <summary>What identifies the device that made a series (series-level attributes and the sender).</summary>
 public sealed record DeviceIdentity(string? DeviceSerialNumber, string? StationName, string? CallingAe,

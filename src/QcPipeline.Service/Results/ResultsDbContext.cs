@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 
-namespace QcPipeline.Service.Results;
+// Folder Results/ (DESIGN.md), namespace ResultsStore: a namespace named Results would shadow ASP.NET's static Results class
+// (Results.Json, Results.Text) in every QcPipeline.Service namespace.
+namespace QcPipeline.Service.ResultsStore;
 
 /// <summary>A device that sent images: identified by DeviceSerialNumber, else StationName, else the calling AE title
 /// (<see cref="Key"/>), registered when first seen; display name, site and limits are edited afterwards.</summary>

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 
-namespace QcPipeline.Service.Results;
+namespace QcPipeline.Service.ResultsStore;
 
 /// <summary>Creates the provider's results context on the index's database (<see cref="DatabaseOptions"/>).</summary>
 public sealed class ResultsDbContextFactory : IDbContextFactory<ResultsDbContext>

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace QcPipeline.Service.Results;
+namespace QcPipeline.Service.ResultsStore;
 
 public static class ResultsServiceCollectionExtensions
 {

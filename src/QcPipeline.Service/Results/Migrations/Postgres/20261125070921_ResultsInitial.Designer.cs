@@ -5,11 +5,11 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
-using QcPipeline.Service.Results;
+using QcPipeline.Service.ResultsStore;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Postgres
+namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
 {
     [DbContext(typeof(PostgresResultsDbContext))]
     [Migration("20261125070921_ResultsInitial")]
@@ -25,7 +25,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("QcPipeline.Service.Results.AuditRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.AuditRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -66,7 +66,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("Audit", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.DeviceRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.DeviceRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -132,7 +132,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("Devices", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -194,7 +194,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("LabelFindings", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -236,7 +236,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("ResultMetrics", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -315,34 +315,34 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("Results", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.ResultRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.ResultRecord", null)
                         .WithMany("Metrics")
                         .HasForeignKey("ResultId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Navigation("Metrics");
                 });

@@ -4,7 +4,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Postgres
+namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class ResultsInitial : Migration

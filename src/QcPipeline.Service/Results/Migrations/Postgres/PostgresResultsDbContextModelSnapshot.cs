@@ -4,11 +4,11 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
-using QcPipeline.Service.Results;
+using QcPipeline.Service.ResultsStore;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Postgres
+namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
 {
     [DbContext(typeof(PostgresResultsDbContext))]
     partial class PostgresResultsDbContextModelSnapshot : ModelSnapshot
@@ -22,7 +22,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
-            modelBuilder.Entity("QcPipeline.Service.Results.AuditRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.AuditRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -63,7 +63,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("Audit", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.DeviceRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.DeviceRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -129,7 +129,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("Devices", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -191,7 +191,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("LabelFindings", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -233,7 +233,7 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("ResultMetrics", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -312,34 +312,34 @@ namespace QcPipeline.Service.Results.Migrations.Postgres
                     b.ToTable("Results", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.ResultRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.ResultRecord", null)
                         .WithMany("Metrics")
                         .HasForeignKey("ResultId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Navigation("Metrics");
                 });

@@ -4,11 +4,11 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using QcPipeline.Service.Results;
+using QcPipeline.Service.ResultsStore;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Sqlite
+namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteResultsDbContext))]
     [Migration("20261125070709_ResultsInitial")]
@@ -20,7 +20,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("QcPipeline.Service.Results.AuditRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.AuditRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -59,7 +59,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("Audit", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.DeviceRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.DeviceRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -123,7 +123,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("Devices", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -183,7 +183,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("LabelFindings", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -223,7 +223,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("ResultMetrics", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -300,34 +300,34 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("Results", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.ResultRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.ResultRecord", null)
                         .WithMany("Metrics")
                         .HasForeignKey("ResultId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Navigation("Metrics");
                 });

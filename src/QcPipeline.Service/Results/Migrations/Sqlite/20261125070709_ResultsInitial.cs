@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Migrations;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Sqlite
+namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class ResultsInitial : Migration

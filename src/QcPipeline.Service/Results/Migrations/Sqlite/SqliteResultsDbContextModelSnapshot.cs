@@ -3,11 +3,11 @@ using System;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
-using QcPipeline.Service.Results;
+using QcPipeline.Service.ResultsStore;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Sqlite
+namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteResultsDbContext))]
     partial class SqliteResultsDbContextModelSnapshot : ModelSnapshot
@@ -17,7 +17,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
-            modelBuilder.Entity("QcPipeline.Service.Results.AuditRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.AuditRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -56,7 +56,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("Audit", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.DeviceRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.DeviceRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -120,7 +120,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("Devices", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -180,7 +180,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("LabelFindings", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -220,7 +220,7 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("ResultMetrics", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Property<long>("Id")
                         .ValueGeneratedOnAdd()
@@ -297,34 +297,34 @@ namespace QcPipeline.Service.Results.Migrations.Sqlite
                     b.ToTable("Results", (string)null);
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.LabelFindingRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultMetricRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultMetricRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.ResultRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.ResultRecord", null)
                         .WithMany("Metrics")
                         .HasForeignKey("ResultId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
-                    b.HasOne("QcPipeline.Service.Results.DeviceRecord", null)
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()
                         .HasForeignKey("DeviceId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 
-            modelBuilder.Entity("QcPipeline.Service.Results.ResultRecord", b =>
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
                 {
                     b.Navigation("Metrics");
                 });
