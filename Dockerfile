@@ -1,6 +1,10 @@
 # Multi-stage build of the service (src/QcPipeline.Service) with the `qc` CLI beside it.
 #   docker build -t qcpipeline .
-#   docker run -p 11112:11112 -p 8080:8080 -v qcdata:/data qcpipeline
+#   docker run -p 11112:11112 -p 8080:8080 -v qcdata:/data \
+#     -e QC__Http__Auth__ApiKeys__0__Name=pacs -e QC__Http__Auth__ApiKeys__0__KeySha256="$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)" \
+#     qcpipeline
+# The HTTP API listens beyond loopback here, so it requires credentials: without an API key or a JWT issuer the service
+# refuses to start (exit code 2, the reason on stderr). README "HTTP authentication and HTTPS".
 # The deploy issue adds the compose stack (RabbitMQ, PostgreSQL, Prometheus, Grafana) around it.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
@@ -18,7 +22,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /app .
 RUN ln -s /app/cli/qc /usr/local/bin/qc
-# In a container the HTTP port must be reachable from outside; today it serves only /health/* and /metrics.
+# In a container the HTTP port must be reachable from outside: DICOMweb and the API then need credentials (see above);
+# /health/* stays anonymous for the healthcheck and orchestrator probes.
 ENV QC__Storage__DataPath=/data \
     QC__Http__Urls=http://0.0.0.0:8080
 VOLUME /data
