@@ -6,6 +6,7 @@ using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
+using QcPipeline.Service.Workers;
 using QcPipeline.Service.ResultsStore;
 
 namespace QcPipeline.Service;
@@ -30,7 +31,8 @@ public static class ServiceHost
             .AddIndex(builder.Configuration)
             .AddResults()
             .AddIngest(builder.Configuration)
-            .AddBus(builder.Configuration)
+            .AddWorkers(builder.Configuration)
+            .AddBus(builder.Configuration, bus => bus.AddConsumer<AnalyzeSeriesConsumer>())
             .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)
             .AddHealth(builder.Configuration);

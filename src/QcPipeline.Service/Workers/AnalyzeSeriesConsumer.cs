@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Text.Json;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using QcPipeline.Analysis;
+using QcPipeline.Service.Bus;
+using QcPipeline.Service.Index;
+using QcPipeline.Service.Ingest;
+using QcPipeline.Service.ResultsStore;
+
+namespace QcPipeline.Service.Workers;
+
+/// <summary>Analyses one series: reads its instances from the index and the store, registers its device, runs the label
+/// checks and the phantom analyses of its route with the device's limits, keeps the results (once per claim: a
+/// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
+/// the bus retries, then moves the message to the error queue.</summary>
+public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, StoragePaths paths, SeriesAnalyzer analyzer,
+    ResultStore store, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
+{
+    public async Task Consume(ConsumeContext<AnalyzeSeries> context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var m = context.Message;
+        var ct = context.CancellationToken;
+        List<(string Path, string? CallingAe)> rows;
+        var db = await index.CreateDbContextAsync(ct).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+        {
+            rows = (await db.Instances.AsNoTracking().Where(i => i.SeriesInstanceUid == m.SeriesInstanceUid)
+                .Select(i => new { i.Path, i.CallingAe }).ToListAsync(ct).ConfigureAwait(false))
+                .Select(r => (r.Path, r.CallingAe)).ToList();
+        }
+        if (rows.Count == 0)
+        {
+            logger.LogWarning("AnalyzeSeries {ClaimId}: the series has no stored instances; nothing to analyse", m.ClaimId);
+            return;
+        }
+        // The sender most of the series came from (a series is normally sent by one device).
+        var callingAe = rows.Where(r => r.CallingAe is not null).GroupBy(r => r.CallingAe).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
+        var input = new SeriesInput(m.StudyInstanceUid, m.SeriesInstanceUid, rows.Select(r => paths.FullPath(r.Path)).Order(StringComparer.Ordinal).ToArray(), callingAe);
+
+        var started = Stopwatch.GetTimestamp();
+        var scan = analyzer.Scan(input, ct);
+        var device = await store.ResolveDeviceAsync(scan.Device, ct).ConfigureAwait(false);
+        var limits = LimitsFor(device);
+        var analysis = analyzer.Analyze(input, scan, limits, ct);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        foreach (var result in analysis.Results)
+        {
+            var (record, created) = await store.RecordAsync(new ResultWrite(m.ClaimId, m.StudyInstanceUid, m.SeriesInstanceUid, device.Id, result,
+                input.Files.Count, m.Reason, elapsed), ct).ConfigureAwait(false);
+            // Published for an existing row too: a delivery that crashed after the write and before the publish is completed by
+            // its redelivery. Consumers of QcResultRecorded are idempotent by ResultId.
+            await context.Publish(new QcResultRecorded(record.Id, m.SeriesInstanceUid, device.Key, record.Profile, record.AlgorithmVersion,
+                record.Verdict, record.AnalyzedAt), ct).ConfigureAwait(false);
+            if (created)
+                logger.LogInformation("Series analysed: device {DeviceId}, profile {Profile}, verdict {Verdict} ({ElapsedMs:F0} ms)",
+                    device.Id, record.Profile, record.Verdict, elapsed.TotalMilliseconds);
+        }
+        await store.RecordFindingsAsync(m.ClaimId, m.SeriesInstanceUid, device.Id, analysis.Labels.Findings, ct).ConfigureAwait(false);
+        if (scan.Unreadable.Count > 0)
+            logger.LogWarning("AnalyzeSeries {ClaimId}: {Count} stored file(s) of the series could not be read", m.ClaimId, scan.Unreadable.Count);
+    }
+
+    private LimitSet LimitsFor(DeviceRecord device)
+    {
+        if (string.IsNullOrWhiteSpace(device.LimitsJson)) return LimitSet.Default;
+        try
+        {
+            return LimitSet.Load(device.LimitsJson, LimitSet.Default);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or NotSupportedException)
+        {
+            // An edit that broke the device's limits must not stop its QC: the defaults apply, and the log says so.
+            logger.LogError("Device {DeviceId}: its limits are not usable ({ExceptionType}); the default limits apply", device.Id, ex.GetType().Name);
+            return LimitSet.Default;
+        }
+    }
+}
