@@ -75,6 +75,10 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         if (CheckContentType(request, out var boundary) is { } mediaTypeProblem)
             return await PlainErrorAsync(context, mediaTypeProblem.Status, mediaTypeProblem.Message).ConfigureAwait(false);
 
+        // A Content-Length over Kestrel's limit (Http:MaxRequestBodyBytes) is refused before a byte is read or stored.
+        if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } maxBody && request.ContentLength > maxBody)
+            return await PlainErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "request body larger than the limit (Http:MaxRequestBodyBytes)").ConfigureAwait(false);
+
         var response = new StowResponse(BaseUrl(request), pathStudy);
         var reader = new MultipartReader(boundary, request.Body)
         {

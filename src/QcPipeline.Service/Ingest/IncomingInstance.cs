@@ -167,12 +167,12 @@ public sealed class IncomingInstance : IAsyncDisposable
         {
             // A header-only read stops at Pixel Data: check that its declared length fits in what arrived, so a data set
             // cut short (last-fragment bit sent early) is refused rather than stored.
-            if (PixelDataRunsPastEnd(_tempPath, header.PixelDataOffset, header.TransferSyntax, size))
-                return Reject(DicomStatus.CannotUnderstand, "data set truncated: Pixel Data (7FE0,0010) runs past its end", IngestFailure.Unparsable);
             var ds = header.Dataset;
             string? sopClass = Uid(ds, DicomTags.SOPClassUID), sopInstance = Uid(ds, DicomTags.SOPInstanceUID);
             string? study = Uid(ds, DicomTags.StudyInstanceUID), series = Uid(ds, DicomTags.SeriesInstanceUID);
             (_sopClass, _sopInstance, _study, _series) = (sopClass, sopInstance, study, series);
+            if (PixelDataRunsPastEnd(_tempPath, header.PixelDataOffset, header.TransferSyntax, size))
+                return Reject(DicomStatus.CannotUnderstand, "data set truncated: Pixel Data (7FE0,0010) runs past its end", IngestFailure.Unparsable);
             if (_request.InputIsPart10)
             {
                 _datasetBytes = size - header.DatasetOffset;
@@ -268,9 +268,9 @@ public sealed class IncomingInstance : IAsyncDisposable
 
     /// <summary>Checks of a whole PS3.10 file (STOW-RS parts, PS3.18 §10.5.1.2: application/dicom is a PS3.10 file):
     /// preamble and File Meta Information present (PS3.10 §7.1), a transfer syntax we accept (C122, as the DIMSE listener
-    /// would not negotiate it), the same as a declared transfer-syntax parameter, Media Storage SOP Class/Instance UID
-    /// (0002,0002)/(0002,0003) equal to (0008,0016)/(0008,0018) (A900), and a storage SOP class (0122, the classes the
-    /// DIMSE listener accepts).</summary>
+    /// would not negotiate it), the same as a declared transfer-syntax parameter, a storage SOP class (0122, the classes
+    /// the DIMSE listener accepts), and Media Storage SOP Class/Instance UID (0002,0002)/(0002,0003) present and equal to
+    /// (0008,0016)/(0008,0018) (A900).</summary>
     private IngestResult? CheckPart10(DicomFile header, string? sopClass, string? sopInstance)
     {
         if (!header.HadPreamble || !header.HadFileMeta)
@@ -284,14 +284,17 @@ public sealed class IncomingInstance : IAsyncDisposable
         if (_request.TransferSyntaxUid is { Length: > 0 } declared && !string.Equals(Trim(declared), ts, StringComparison.Ordinal))
             return Reject(DicomStatus.CannotUnderstand, "Transfer Syntax UID (0002,0010) differs from the declared transfer syntax", IngestFailure.Mismatch);
         string? metaClass = Uid(meta, DicomTags.MediaStorageSOPClassUID), metaInstance = Uid(meta, DicomTags.MediaStorageSOPInstanceUID);
+        // A data set without its own UIDs (a DICOMDIR) is reported by the ones its File Meta Information gives.
+        _sopClass ??= metaClass;
+        _sopInstance ??= metaInstance;
         if (string.IsNullOrEmpty(metaClass) || string.IsNullOrEmpty(metaInstance))
             return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "Media Storage SOP Class/Instance UID (0002,0002)/(0002,0003) missing", IngestFailure.Mismatch);
+        if (!DicomUids.IsStorageSopClass(metaClass))
+            return Reject(DicomStatus.SopClassNotSupported, "not a storage SOP class", IngestFailure.Other);
         if (!string.Equals(metaClass, sopClass, StringComparison.Ordinal))
             return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "Media Storage SOP Class UID (0002,0002) differs from SOP Class UID (0008,0016)", IngestFailure.Mismatch);
         if (!string.Equals(metaInstance, sopInstance, StringComparison.Ordinal))
             return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "Media Storage SOP Instance UID (0002,0003) differs from SOP Instance UID (0008,0018)", IngestFailure.Mismatch);
-        if (!DicomUids.IsStorageSopClass(metaClass))
-            return Reject(DicomStatus.SopClassNotSupported, "not a storage SOP class", IngestFailure.Other);
         return null;
     }
 
