@@ -169,6 +169,7 @@ public sealed class StowTests(ITestOutputHelper output)
     [InlineData("multipart/related; type=\"application/dicom+json\"; boundary=" + StowSupport.Boundary, 415)] // metadata + bulk data: not supported
     [InlineData("multipart/related; type=\"application/dicom\"", 400)] // no boundary
     [InlineData("multipart/related; type=\"application/dicom\"; boundary=some-other-boundary", 400)] // wrong boundary
+    [InlineData("multipart/related; type=\"application/dicom\"; boundary=x23456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012", 400)] // 201 characters
     public async Task A_wrong_media_type_or_boundary_is_refused_and_nothing_is_stored(string contentType, int expected)
     {
         var input = Support.NewTempDir("qcstow");

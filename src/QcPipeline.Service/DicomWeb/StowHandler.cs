@@ -22,6 +22,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
     QcMetrics metrics, ILogger<StowHandler> logger)
 {
     private const int CopyBufferBytes = 64 * 1024;
+    internal const int MaxBoundaryLength = 200;
     private readonly DicomWebOptions _options = options.Value;
     // The transfer syntaxes the DIMSE listener accepts: both doors take the same encodings.
     private readonly IReadOnlyCollection<string> _transferSyntaxes = dicom.Value.EffectiveTransferSyntaxes.ToHashSet(StringComparer.Ordinal);
@@ -259,9 +260,10 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
                 : "only type=\"application/dicom\" parts are accepted (metadata with bulk data, application/dicom+json or +xml, is not supported)");
         }
         boundary = HeaderUtilities.RemoveQuotes(mt.Boundary).ToString();
-        // RFC 2046 §5.1.1: 1 to 70 characters, not ending with a space.
-        if (boundary.Length is 0 or > 70 || boundary.EndsWith(' '))
-            return new RequestFailedException(StatusCodes.Status400BadRequest, "the multipart boundary parameter is missing or invalid (1-70 characters)");
+        // RFC 2046 §5.1.1 allows 1 to 70 characters, but Orthanc 1.10's STOW-RS client sends 73 (two GUIDs): up to
+        // MaxBoundaryLength is accepted, which still keeps the delimiter search cheap.
+        if (boundary.Length is 0 or > MaxBoundaryLength || boundary.EndsWith(' '))
+            return new RequestFailedException(StatusCodes.Status400BadRequest, $"the multipart boundary parameter is missing or invalid (1-{MaxBoundaryLength} characters)");
         return null;
     }
 
