@@ -47,6 +47,9 @@ public static class DicomXml
             Indent = options.Indented,
             CloseOutput = false,
             CheckCharacters = true,
+            // A CR in a value (LT, ST, UT lines end with CR LF) is written as &#xD; so a reader gets the value back unchanged
+            // (XML parsers turn a literal CR LF into LF).
+            NewLineHandling = NewLineHandling.Entitize,
         };
         using var w = XmlWriter.Create(output, settings);
         w.WriteStartDocument();
@@ -110,13 +113,16 @@ public static class DicomXml
         {
             var vr = item.VR == DicomVR.None ? DicomVR.UN : item.VR;
             w.WriteStartElement("DicomAttribute", Namespace);
-            w.WriteAttributeString("tag", item.Tag.Value.ToString("X8", CultureInfo.InvariantCulture));
+            // PS3.19 Table A.1.5-2: a private data element is named by its private creator and its element number within
+            // the block (gggg00ee), not by the block the file happened to reserve (gggg10ee, gggg11ee, ...), so the same
+            // private attribute has the same tag in every document. DCMTK's dcm2xml writes the same.
+            string? creator = item.Tag.IsPrivate && !item.Tag.IsPrivateCreator ? ds.GetString(item.Tag.PrivateCreatorTag) : null;
+            uint tag = creator is { Length: > 0 } ? item.Tag.Value & 0xFFFF00FF : item.Tag.Value;
+            w.WriteAttributeString("tag", tag.ToString("X8", CultureInfo.InvariantCulture));
             w.WriteAttributeString("vr", vr.Code());
             if (item.Tag.IsPrivate)
             {
-                // PS3.19 Table A.1.5-2: a private data element carries its private creator.
-                if (!item.Tag.IsPrivateCreator && ds.GetString(item.Tag.PrivateCreatorTag) is { Length: > 0 } creator)
-                    w.WriteAttributeString("privateCreator", Clean(creator));
+                if (creator is { Length: > 0 }) w.WriteAttributeString("privateCreator", Clean(creator));
             }
             else if (options.WriteKeywords && DicomDictionary.GetKeyword(item.Tag) is { Length: > 0 } keyword)
             {
