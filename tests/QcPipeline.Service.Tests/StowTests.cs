@@ -493,6 +493,19 @@ public sealed class StowTests(ITestOutputHelper output)
         Assert.Single(a.Stored);
     }
 
+    /// <summary>A part without Content-Type is the type the multipart/related "type" parameter declares (RFC 2387).</summary>
+    [Fact]
+    public async Task A_part_without_Content_Type_is_taken_as_application_dicom()
+    {
+        await using var svc = await InProcessService.StartAsync();
+        using var http = svc.CreateHttpClient();
+        var file = Corpus("test_files/CT_small.dcm");
+        var a = await StowSupport.SendAsync(http, StowSupport.Request("dicom-web/studies",
+            StowSupport.BodyOfParts([new StowSupport.Part(File.ReadAllBytes(file), null)])));
+        Assert.Equal(200, a.Status);
+        Assert.Equal(StowSupport.Uids(file).Sop, Assert.Single(a.Stored).Sop);
+    }
+
     [Fact]
     public async Task A_configured_BaseUrl_is_used_in_every_Retrieve_URL()
     {

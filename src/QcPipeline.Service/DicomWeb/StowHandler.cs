@@ -54,7 +54,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
             metrics.StowRequestDuration.WithLabels(QcMetrics.StowStatusClassLabel(code)).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         if (code is { } c)
-            LogAnswered(c, stats.Stored, stats.Failed, stats.Bytes, Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.User.Identity?.Name);
+            LogAnswered(c, stats.Stored, stats.Failed, stats.Bytes, Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.User.Identity?.Name ?? "anonymous");
     }
 
     private sealed class Stats
