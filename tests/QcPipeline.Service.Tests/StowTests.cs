@@ -488,6 +488,8 @@ public sealed class StowTests(ITestOutputHelper output)
         Assert.StartsWith("<?xml", a.Text);
         a = await StowSupport.SendAsync(http, StowSupport.Request("dicom-web/studies", body, accept: "application/dicom+xml;q=0.5, application/dicom+json"));
         Assert.Equal("application/dicom+json", a.MediaType);
+        a = await StowSupport.SendAsync(http, StowSupport.Request("dicom-web/studies", body, accept: "*/*, application/dicom+xml"));
+        Assert.Equal("application/dicom+xml", a.MediaType); // a named type beats a wildcard of the same quality
         a = await StowSupport.SendAsync(http, StowSupport.Request("dicom-web/studies", body, accept: "*/*"));
         Assert.Equal("application/dicom+json", a.MediaType);
         Assert.Single(a.Stored);

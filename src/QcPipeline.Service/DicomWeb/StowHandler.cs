@@ -274,20 +274,25 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         var accept = request.GetTypedHeaders().Accept;
         if (accept is null || accept.Count == 0) return false;
         bool? best = null;
-        double bestQuality = 0;
+        (double Quality, int Specific) bestRank = (0, -1);
         foreach (var a in accept)
         {
             double q = a.Quality ?? 1;
             if (q <= 0) continue;
-            bool? candidate = a.MediaType.Value?.ToLowerInvariant() switch
+            (bool? candidate, int specific) = a.MediaType.Value?.ToLowerInvariant() switch
             {
-                "application/dicom+xml" => true,
-                "application/dicom+json" or "application/json" or "application/*" or "*/*" => false,
-                _ => null,
+                "application/dicom+xml" => (true, 1),
+                "application/dicom+json" or "application/json" => (false, 1),
+                "application/*" or "*/*" => ((bool?)false, 0),
+                _ => (null, 0),
             };
             if (candidate is null) continue;
-            // Equal quality: the more specific or earlier one wins; a wildcard never outranks an explicit XML request.
-            if (best is null || q > bestQuality) { best = candidate; bestQuality = q; }
+            // Highest quality wins; at equal quality a named type beats a wildcard (RFC 9110 §12.5.1), then the first listed.
+            if (best is null || q > bestRank.Quality || (q == bestRank.Quality && specific > bestRank.Specific))
+            {
+                best = candidate;
+                bestRank = (q, specific);
+            }
         }
         return best;
     }
