@@ -134,8 +134,9 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         string declaredSyntax = "";
         if (section.ContentType is { } partType)
         {
-            // A part's type must be application/dicom (PS3.18 §10.5.1.2); without a Content-Type the part is taken as
-            // the type the multipart/related "type" parameter declares (RFC 2387 §3.1), which we required to be application/dicom.
+            // A part's type must be application/dicom (PS3.18 §10.5.1.4, one PS3.10 instance per part); without a
+            // Content-Type the part is taken as the type the multipart/related "type" parameter declares (RFC 2387),
+            // which we required to be application/dicom.
             if (!MediaTypeHeaderValue.TryParse(partType, out var mt) || !mt.MediaType.Equals("application/dicom", StringComparison.OrdinalIgnoreCase))
             {
                 await DrainAsync(section.Body, stats, ct).ConfigureAwait(false);
@@ -267,7 +268,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         return null;
     }
 
-    /// <summary>application/dicom+json unless the Accept header prefers application/dicom+xml (PS3.18 §10.5.3, §8.7.3);
+    /// <summary>application/dicom+json unless the Accept header prefers application/dicom+xml (PS3.18 §10.5.3: the response is DICOM JSON or Native DICOM Model XML);
     /// true for XML, false for JSON, null when Accept allows neither (406).</summary>
     internal static bool? NegotiateResponse(HttpRequest request)
     {
@@ -287,7 +288,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
                 _ => (null, 0),
             };
             if (candidate is null) continue;
-            // Highest quality wins; at equal quality a named type beats a wildcard (RFC 9110 §12.5.1), then the first listed.
+            // Highest quality wins; at equal quality a named type beats a wildcard (RFC 9110 content negotiation), then the first listed.
             if (best is null || q > bestRank.Quality || (q == bestRank.Quality && specific > bestRank.Specific))
             {
                 best = candidate;

@@ -19,12 +19,12 @@ internal sealed class StowResponse(string baseUrl, string? pathStudy)
     public int Warnings { get; private set; }
     public int Parts => Stored + Failed;
 
-    /// <summary>{base}/dicom-web/studies/{study}/series/{series}/instances/{sop} (PS3.18 §10.4.1 resource).</summary>
+    /// <summary>{base}/dicom-web/studies/{study}/series/{series}/instances/{sop} (the Instance resource of PS3.18 §10.4).</summary>
     public string InstanceUrl(string study, string series, string sop) => $"{StudyUrl(study)}/series/{series}/instances/{sop}";
 
     public string StudyUrl(string study) => $"{baseUrl}{DicomWebEndpoints.Prefix}/studies/{study}";
 
-    /// <summary>A stored instance; <paramref name="warning"/> is a Warning Reason (0008,1196) (PS3.18 §I.2.1) or null.</summary>
+    /// <summary>A stored instance; <paramref name="warning"/> is a Warning Reason (0008,1196) (PS3.18 Annex I.2.1) or null.</summary>
     public void AddStored(string sopClass, string sopInstance, string study, string series, ushort? warning)
     {
         var item = new DicomDataset();

@@ -266,7 +266,7 @@ public sealed class IncomingInstance : IAsyncDisposable
             DatasetBytes = _datasetBytes, SopInstanceUid = _sopInstance, SopClassUid = _sopClass, StudyInstanceUid = _study, SeriesInstanceUid = _series,
         };
 
-    /// <summary>Checks of a whole PS3.10 file (STOW-RS parts, PS3.18 §10.5.1.2: application/dicom is a PS3.10 file):
+    /// <summary>Checks of a whole PS3.10 file (STOW-RS parts: PS3.18 §10.5.1.4, one PS3.10 instance per part):
     /// preamble and File Meta Information present (PS3.10 §7.1), a transfer syntax we accept (C122, as the DIMSE listener
     /// would not negotiate it), the same as a declared transfer-syntax parameter, a storage SOP class (0122, the classes
     /// the DIMSE listener accepts), and Media Storage SOP Class/Instance UID (0002,0002)/(0002,0003) present and equal to
