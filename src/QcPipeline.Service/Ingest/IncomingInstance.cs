@@ -23,6 +23,8 @@ public sealed class IncomingInstance : IAsyncDisposable
     private const long WritebackChunk = 256 * 1024;
     private bool _completing;
     private bool _failed;
+    // UIDs read from the data set, reported with a rejection too (STOW-RS lists each failed instance by its UIDs).
+    private string? _sopClass, _sopInstance, _study, _series;
 
     private IncomingInstance(IngestService service, IngestRequest request, string tempPath, FileStream file)
     {
@@ -145,6 +147,7 @@ public sealed class IncomingInstance : IAsyncDisposable
     {
         var file = _file!;
         ct.ThrowIfCancellationRequested();
+        if (_request.InputIsPart10) ClearPreamble(file);
         file.Flush(flushToDisk: _service.Fsync);
         long size = file.Length;
         await file.DisposeAsync().ConfigureAwait(false);
@@ -164,11 +167,17 @@ public sealed class IncomingInstance : IAsyncDisposable
         {
             // A header-only read stops at Pixel Data: check that its declared length fits in what arrived, so a data set
             // cut short (last-fragment bit sent early) is refused rather than stored.
-            if (PixelDataRunsPastEnd(_tempPath, header.PixelDataOffset, header.TransferSyntax, size))
-                return Reject(DicomStatus.CannotUnderstand, "data set truncated: Pixel Data (7FE0,0010) runs past its end", IngestFailure.Unparsable);
             var ds = header.Dataset;
             string? sopClass = Uid(ds, DicomTags.SOPClassUID), sopInstance = Uid(ds, DicomTags.SOPInstanceUID);
             string? study = Uid(ds, DicomTags.StudyInstanceUID), series = Uid(ds, DicomTags.SeriesInstanceUID);
+            (_sopClass, _sopInstance, _study, _series) = (sopClass, sopInstance, study, series);
+            if (PixelDataRunsPastEnd(_tempPath, header.PixelDataOffset, header.TransferSyntax, size))
+                return Reject(DicomStatus.CannotUnderstand, "data set truncated: Pixel Data (7FE0,0010) runs past its end", IngestFailure.Unparsable);
+            if (_request.InputIsPart10)
+            {
+                _datasetBytes = size - header.DatasetOffset;
+                if (CheckPart10(header, sopClass, sopInstance) is { } refused) return refused;
+            }
             // PS3.4 §B.2.3: A900 when the data set does not match the SOP class of the command; the instance UID of the
             // command must name the data set we store, else we do not understand the request (C000).
             if (_request.ExpectedSopClassUid is { } cls && !string.Equals(Trim(cls), sopClass, StringComparison.Ordinal))
@@ -179,6 +188,8 @@ public sealed class IncomingInstance : IAsyncDisposable
             if (!UidRules.IsValid(study)) return Reject(DicomStatus.InvalidSopInstance, "invalid Study Instance UID (0020,000D)", IngestFailure.InvalidUid);
             if (!UidRules.IsValid(series)) return Reject(DicomStatus.InvalidSopInstance, "invalid Series Instance UID (0020,000E)", IngestFailure.InvalidUid);
             if (string.IsNullOrEmpty(sopClass)) return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "SOP Class UID (0008,0016) missing", IngestFailure.Mismatch);
+            if (_request.ExpectedStudyInstanceUid is { } expectedStudy && !string.Equals(Trim(expectedStudy), study, StringComparison.Ordinal))
+                return Reject(IngestStatus.StudyInstanceUidMismatch, "Study Instance UID (0020,000D) differs from the study of the request", IngestFailure.Mismatch);
 
             string sha = _request.InputIsPart10 ? await HashFromAsync(_tempPath, header.DatasetOffset, ct).ConfigureAwait(false)
                 : Convert.ToHexStringLower(_hash.GetHashAndReset());
@@ -243,10 +254,63 @@ public sealed class IncomingInstance : IAsyncDisposable
     }
 
     private IngestResult Done(IngestOutcome outcome, IndexEntry e) =>
-        new(outcome, DicomStatus.Success) { SopInstanceUid = e.SopInstanceUid, RelativePath = e.Path, DatasetBytes = _datasetBytes };
+        new(outcome, DicomStatus.Success)
+        {
+            SopInstanceUid = e.SopInstanceUid, SopClassUid = e.SopClassUid, StudyInstanceUid = e.StudyInstanceUid, SeriesInstanceUid = e.SeriesInstanceUid,
+            RelativePath = e.Path, DatasetBytes = _datasetBytes,
+        };
 
     private IngestResult Reject(ushort status, string reason, string failure) =>
-        IngestResult.Rejected(status, reason, failure) with { DatasetBytes = _datasetBytes };
+        IngestResult.Rejected(status, reason, failure) with
+        {
+            DatasetBytes = _datasetBytes, SopInstanceUid = _sopInstance, SopClassUid = _sopClass, StudyInstanceUid = _study, SeriesInstanceUid = _series,
+        };
+
+    /// <summary>Checks of a whole PS3.10 file (STOW-RS parts: PS3.18 §10.5.1.4, one PS3.10 instance per part):
+    /// preamble and File Meta Information present (PS3.10 §7.1), a transfer syntax we accept (C122, as the DIMSE listener
+    /// would not negotiate it), the same as a declared transfer-syntax parameter, a storage SOP class (0122, the classes
+    /// the DIMSE listener accepts), and Media Storage SOP Class/Instance UID (0002,0002)/(0002,0003) present and equal to
+    /// (0008,0016)/(0008,0018) (A900).</summary>
+    private IngestResult? CheckPart10(DicomFile header, string? sopClass, string? sopInstance)
+    {
+        if (!header.HadPreamble || !header.HadFileMeta)
+            return Reject(DicomStatus.CannotUnderstand, "not a PS3.10 file: no preamble, \"DICM\" prefix or File Meta Information", IngestFailure.Unparsable);
+        var meta = header.FileMetaInformation;
+        var ts = Uid(meta, DicomTags.TransferSyntaxUID);
+        if (string.IsNullOrEmpty(ts))
+            return Reject(DicomStatus.CannotUnderstand, "Transfer Syntax UID (0002,0010) missing from the File Meta Information", IngestFailure.Unparsable);
+        if (!TransferSyntax.TryLookupKnown(ts, out _) || (_request.AcceptedTransferSyntaxes is { } accepted && !accepted.Contains(ts)))
+            return Reject(IngestStatus.TransferSyntaxNotSupported, "transfer syntax not accepted", IngestFailure.Other);
+        if (_request.TransferSyntaxUid is { Length: > 0 } declared && !string.Equals(Trim(declared), ts, StringComparison.Ordinal))
+            return Reject(DicomStatus.CannotUnderstand, "Transfer Syntax UID (0002,0010) differs from the declared transfer syntax", IngestFailure.Mismatch);
+        string? metaClass = Uid(meta, DicomTags.MediaStorageSOPClassUID), metaInstance = Uid(meta, DicomTags.MediaStorageSOPInstanceUID);
+        // A data set without its own UIDs (a DICOMDIR) is reported by the ones its File Meta Information gives.
+        _sopClass ??= metaClass;
+        _sopInstance ??= metaInstance;
+        if (string.IsNullOrEmpty(metaClass) || string.IsNullOrEmpty(metaInstance))
+            return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "Media Storage SOP Class/Instance UID (0002,0002)/(0002,0003) missing", IngestFailure.Mismatch);
+        if (!DicomUids.IsStorageSopClass(metaClass))
+            return Reject(DicomStatus.SopClassNotSupported, "not a storage SOP class", IngestFailure.Other);
+        if (!string.Equals(metaClass, sopClass, StringComparison.Ordinal))
+            return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "Media Storage SOP Class UID (0002,0002) differs from SOP Class UID (0008,0016)", IngestFailure.Mismatch);
+        if (!string.Equals(metaInstance, sopInstance, StringComparison.Ordinal))
+            return Reject(DicomStatus.DataSetDoesNotMatchSopClass, "Media Storage SOP Instance UID (0002,0003) differs from SOP Instance UID (0008,0018)", IngestFailure.Mismatch);
+        return null;
+    }
+
+    /// <summary>Zeroes the 128-byte preamble of a Part 10 input before it is made durable. PS3.10 §7.1 leaves the preamble
+    /// to applications; a sender's preamble can make the file also a valid executable or TIFF (a known way to smuggle
+    /// malware in a DICOM file), and nothing here reads it. The data set and File Meta Information are kept byte for byte.</summary>
+    private static void ClearPreamble(FileStream file)
+    {
+        if (file.Length < 132) return;
+        Span<byte> dicm = stackalloc byte[4];
+        file.Position = 128;
+        if (file.Read(dicm) != 4 || !dicm.SequenceEqual("DICM"u8)) { file.Position = file.Length; return; }
+        file.Position = 0;
+        file.Write(new byte[128]);
+        file.Position = file.Length;
+    }
 
     private static string Trim(string uid) => uid.TrimEnd('\0', ' ');
 

@@ -19,6 +19,26 @@ public sealed record IngestRequest(
 {
     /// <summary>Who sent it over HTTP: the API key's name or the JWT subject (STOW-RS); null for DIMSE (see <see cref="CallingAe"/>).</summary>
     public string? Client { get; init; }
+
+    /// <summary>STOW-RS <c>/studies/{StudyInstanceUID}</c>: the instance must belong to this study, checked before anything
+    /// becomes visible (failure <see cref="IngestStatus.StudyInstanceUidMismatch"/>).</summary>
+    public string? ExpectedStudyInstanceUid { get; init; }
+
+    /// <summary>Part 10 input: the transfer syntaxes accepted (the DIMSE listener's list, so both paths accept the same);
+    /// null accepts any the toolkit knows. Another is refused with <see cref="IngestStatus.TransferSyntaxNotSupported"/>.</summary>
+    public IReadOnlyCollection<string>? AcceptedTransferSyntaxes { get; init; }
+}
+
+/// <summary>Status codes of the Part 10 (STOW-RS) input that the toolkit's <see cref="DicomStatus"/> does not name.</summary>
+public static class IngestStatus
+{
+    /// <summary>PS3.18 Table I.2-2: C122 Referenced Transfer Syntax not supported.</summary>
+    public const ushort TransferSyntaxNotSupported = 0xC122;
+
+    /// <summary>The instance's Study Instance UID differs from the one in the STOW-RS path. PS3.18 §10.5.3 names this
+    /// conflict (409) but gives it no failure reason code; Table I.2-2 allows implementation codes. We use A901: in the
+    /// A9xx "does not match" range, so a generic client still classes it as an error, yet distinct from A900.</summary>
+    public const ushort StudyInstanceUidMismatch = 0xA901;
 }
 
 public enum IngestOutcome { Stored, Duplicate, Replaced, Rejected }
@@ -39,6 +59,10 @@ public static class IngestFailure
 public sealed record IngestResult(IngestOutcome Outcome, ushort DicomStatus, string? Reason = null, string? FailureReason = null)
 {
     public string? SopInstanceUid { get; init; }
+    /// <summary>SOP Class, Study and Series Instance UIDs, when the data set could be read (also for a rejection).</summary>
+    public string? SopClassUid { get; init; }
+    public string? StudyInstanceUid { get; init; }
+    public string? SeriesInstanceUid { get; init; }
     public string? RelativePath { get; init; }
     public long DatasetBytes { get; init; }
 

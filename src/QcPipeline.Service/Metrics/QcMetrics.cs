@@ -35,7 +35,41 @@ public sealed class QcMetrics
         foreach (var r in IngestResults) IngestTotal.WithLabels(r);
         foreach (var r in FailureReasons) IngestFailuresTotal.WithLabels(r);
         foreach (var o in Enum.GetValues<AssociationOutcome>()) AssociationsTotal.WithLabels(OutcomeLabel(o));
+
+        StowRequestsTotal = f.CreateCounter("qc_stow_requests_total", "STOW-RS requests, by HTTP status code of the answer (aborted: the client went away first).", "code");
+        StowRequestDuration = f.CreateHistogram("qc_stow_request_duration_seconds", "Time from the start of a STOW-RS request to its answer, by status class.",
+            new HistogramConfiguration { LabelNames = ["status_class"], Buckets = Histogram.ExponentialBuckets(0.005, 2, 16) });
+        StowInstancesTotal = f.CreateCounter("qc_stow_instances_total", "STOW-RS parts, by result (stored, failed).", "result");
+        StowReceivedBytesTotal = f.CreateCounter("qc_stow_received_bytes_total", "Part bytes received by STOW-RS.");
+        foreach (var c in StowCodes) StowRequestsTotal.WithLabels(c);
+        foreach (var c in (string[])["2xx", "4xx", "5xx", "aborted"]) StowRequestDuration.WithLabels(c);
+        foreach (var r in (string[])["stored", "failed"]) StowInstancesTotal.WithLabels(r);
     }
+
+    /// <summary>The HTTP status codes STOW-RS answers (label values of <see cref="StowRequestsTotal"/>); any other is "other".</summary>
+    public static IReadOnlyList<string> StowCodes { get; } = ["200", "202", "400", "406", "409", "413", "415", "500", "aborted", "other"];
+
+    public Counter StowRequestsTotal { get; }
+    public Histogram StowRequestDuration { get; }
+    public Counter StowInstancesTotal { get; }
+    public Counter StowReceivedBytesTotal { get; }
+
+    /// <summary>Label of <see cref="StowRequestsTotal"/> for a status code (null: aborted).</summary>
+    public static string StowCodeLabel(int? code)
+    {
+        if (code is not { } c) return "aborted";
+        var text = c.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return StowCodes.Contains(text) ? text : "other";
+    }
+
+    /// <summary>Label of <see cref="StowRequestDuration"/>: 2xx, 4xx, 5xx, or aborted.</summary>
+    public static string StowStatusClassLabel(int? code) => code switch
+    {
+        null => "aborted",
+        < 300 => "2xx",
+        < 500 => "4xx",
+        _ => "5xx",
+    };
 
     public CollectorRegistry Registry { get; }
     public Counter AssociationsTotal { get; }
