@@ -1,5 +1,3 @@
-using Microsoft.Net.Http.Headers;
-
 namespace QcPipeline.Service.DicomWeb;
 
 /// <summary>One acceptable representation from the Accept header (PS3.18 §8.7): a media type, for multipart/related the
@@ -13,20 +11,29 @@ public static class WadoAccept
 
     public static List<WadoAcceptEntry> Parse(IEnumerable<string?> acceptHeaders)
     {
+        // A lenient reader, not MediaTypeHeaderValue: viewers send unquoted part types with a '/' (OHIF:
+        // "multipart/related; type=application/octet-stream; transfer-syntax=*"), which strict RFC 9110 parsing refuses.
         var result = new List<WadoAcceptEntry>();
         foreach (var header in acceptHeaders)
         {
             if (string.IsNullOrWhiteSpace(header)) continue;
-            if (!MediaTypeHeaderValue.TryParseList([header], out var list)) continue;
-            foreach (var m in list)
+            foreach (var range in SplitOutsideQuotes(header, ','))
             {
+                var pieces = SplitOutsideQuotes(range, ';');
+                var media = pieces[0].Trim().ToLowerInvariant();
+                if (media.Length == 0 || !media.Contains('/', StringComparison.Ordinal)) continue;
                 string? type = null, ts = null;
-                foreach (var p in m.Parameters)
+                double q = 1.0;
+                foreach (var p in pieces.Skip(1))
                 {
-                    var name = p.Name.ToString();
-                    var value = HeaderUtilities.RemoveQuotes(p.Value).ToString();
-                    if (name.Equals("type", StringComparison.OrdinalIgnoreCase)) type = value.Trim().ToLowerInvariant();
-                    else if (name.Equals("transfer-syntax", StringComparison.OrdinalIgnoreCase)) ts = value.Trim();
+                    int eq = p.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0) continue;
+                    var name = p[..eq].Trim();
+                    var value = p[(eq + 1)..].Trim().Trim('"').Trim();
+                    if (name.Equals("type", StringComparison.OrdinalIgnoreCase)) type = value.ToLowerInvariant();
+                    else if (name.Equals("transfer-syntax", StringComparison.OrdinalIgnoreCase)) ts = value;
+                    else if (name.Equals("q", StringComparison.OrdinalIgnoreCase)
+                        && double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var qv)) q = qv;
                 }
                 // A part type may itself carry the transfer syntax: type="application/dicom; transfer-syntax=..." is seen in the wild.
                 if (type is not null && type.Contains(';', StringComparison.Ordinal))
@@ -36,13 +43,26 @@ public static class WadoAccept
                     foreach (var extra in parts.Skip(1))
                         if (extra.StartsWith("transfer-syntax=", StringComparison.OrdinalIgnoreCase)) ts ??= extra["transfer-syntax=".Length..].Trim('"');
                 }
-                double q = m.Quality ?? 1.0;
                 if (q <= 0) continue;
-                result.Add(new WadoAcceptEntry(m.MediaType.ToString().ToLowerInvariant(), type, ts, q));
+                result.Add(new WadoAcceptEntry(media, type, ts, q));
             }
         }
         if (result.Count == 0) result.Add(new WadoAcceptEntry("*/*", null, null, 1.0));
         return [.. result.OrderByDescending(e => e.Quality)]; // stable: equal q keep the client's order
+    }
+
+    private static List<string> SplitOutsideQuotes(string s, char separator)
+    {
+        var list = new List<string>();
+        bool quoted = false;
+        int start = 0;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '"') quoted = !quoted;
+            else if (s[i] == separator && !quoted) { list.Add(s[start..i]); start = i + 1; }
+        }
+        list.Add(s[start..]);
+        return list;
     }
 
     /// <summary>Whether <paramref name="entry"/> accepts a multipart/related response whose parts are <paramref name="partType"/>.</summary>
