@@ -85,7 +85,7 @@ public sealed class DicomWebReadFixture : IAsyncLifetime
         Assert.Equal(5, Support.Rows(Service.DbPath).Count);
     }
 
-    private static DicomDataset Small(string study, string series, string sop, string name, string id, string date, string modality, string station, int frames, int seriesNumber)
+    internal static DicomDataset Small(string study, string series, string sop, string name, string id, string date, string modality, string station, int frames, int seriesNumber)
     {
         var ds = new DicomDataset();
         ds.AddOrUpdate(DicomTags.SOPClassUID, DicomVR.UI, "1.2.840.10008.5.1.4.1.1.7.3"); // Multi-frame Grayscale Word SC

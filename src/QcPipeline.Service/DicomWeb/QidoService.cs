@@ -272,10 +272,10 @@ public sealed class QidoService(IDbContextFactory<IndexDbContext> dbFactory)
         {
             QidoSingleValue s when m.Key.Kind == QidoKeyKind.PersonName =>
                 // PN: case-insensitive (PS3.4 C.2.2.2.1 lets PN matching ignore case); upper() of both sides, ASCII only.
-                Expression.Equal(Upper(column), Expression.Constant(AsciiUpper(s.Value))),
+                Expression.Equal(Upper(column), Expression.Constant(UpperLike(s.Value, sqlite))),
             QidoSingleValue s => Expression.Equal(column, Expression.Constant(s.Value, typeof(string))),
             QidoWildcard w => Wildcard(m.Key.Kind == QidoKeyKind.PersonName ? Upper(column) : column,
-                m.Key.Kind == QidoKeyKind.PersonName ? AsciiUpper(w.Pattern) : w.Pattern, sqlite),
+                m.Key.Kind == QidoKeyKind.PersonName ? UpperLike(w.Pattern, sqlite) : w.Pattern, sqlite),
             QidoUidList l when l.Uids.Count == 1 => Expression.Equal(column, Expression.Constant(l.Uids[0], typeof(string))),
             QidoUidList l => Expression.Call(typeof(Enumerable), nameof(Enumerable.Contains), [typeof(string)], Expression.Constant(l.Uids.ToList()), column),
             QidoRange r => Range(column, r.From, r.To),
@@ -286,6 +286,9 @@ public sealed class QidoService(IDbContextFactory<IndexDbContext> dbFactory)
     }
 
     private static MethodCallExpression Upper(Expression column) => Expression.Call(column, typeof(string).GetMethod(nameof(string.ToUpper), Type.EmptyTypes)!);
+
+    /// <summary>The pattern upper-cased as the database's upper() does it: SQLite only ASCII letters, PostgreSQL all letters.</summary>
+    private static string UpperLike(string s, bool sqlite) => sqlite ? AsciiUpper(s) : s.ToUpperInvariant();
 
     private static string AsciiUpper(string s) => string.Create(s.Length, s, static (d, src) =>
     {

@@ -136,7 +136,10 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
     private DicomDataset ReadMetadata(InstanceRecord r, string baseUrl)
     {
         var path = FullPath(r);
-        using var file = DicomFile.Open(path, DicomReadOptions.HeaderOnly);
+        using var header = DicomFile.Open(path, DicomReadOptions.HeaderOnly);
+        // A deflated data set has no offsets: it is inflated whole anyway, so read it whole and let the bulk data URI
+        // factory stand in for its Pixel Data (values over the 1 KiB threshold).
+        using var file = header.TransferSyntax.IsDeflated ? DicomFile.Open(path) : header;
         var ds = file.Dataset;
         if (file.PixelDataOffset >= 0)
         {
