@@ -74,4 +74,30 @@ public sealed class DicomWebReadIndexTests
         Assert.Equal("ST1", r.GetString(2));
         Assert.True(r.GetBoolean(3));
     }
+
+    [Fact]
+    public async Task DicomWebRead_a_replaced_instance_is_found_by_its_new_values_only()
+    {
+        var input = Support.NewTempDir("qcdwx");
+        try
+        {
+            string study = Support.NewUid(), series = Support.NewUid(), sop = Support.NewUid();
+            var first = Path.Combine(input, "v1.dcm");
+            var second = Path.Combine(input, "v2.dcm");
+            Support.WriteVariant(first, study, series, sop, 1, "first version");
+            Support.WriteVariant(second, study, series, sop, 1, "second version");
+            await using var svc = await InProcessService.StartAsync(extraArgs: ["--Storage:Fsync=false"]);
+            Assert.Equal(0, (await Support.StoreScuAsync(svc.DicomPort, [first])).ExitCode);
+            Assert.Equal(0, (await Support.StoreScuAsync(svc.DicomPort, [second])).ExitCode);
+            Assert.Equal(2, Assert.Single(Support.Rows(svc.DbPath)).Version); // replaced through the EF path of the writer
+            using var http = svc.CreateHttpClient();
+            var hit = await GetJsonArrayAsync(http, $"/dicom-web/studies/{study}/series?SeriesDescription=second*");
+            Assert.Equal("second version", Value(Assert.Single(hit.EnumerateArray()), "0008103E"));
+            Assert.Equal(0, (await GetJsonArrayAsync(http, $"/dicom-web/studies/{study}/series?SeriesDescription=first*")).GetArrayLength());
+        }
+        finally
+        {
+            Support.TryDeleteDir(input);
+        }
+    }
 }
