@@ -121,6 +121,18 @@ public static class QidoWadoEndpoints
         {
             return Results.Text(ex.Message, "text/plain", statusCode: ex.Status);
         }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException && !http.Response.HasStarted)
+        {
+            return Results.Text("the instance file is missing from the store", "text/plain", statusCode: 404);
+        }
+        catch (QcPipeline.Dicom.DicomFormatException ex) when (!http.Response.HasStarted)
+        {
+            // The message names a tag and an offset, never a value; still, detail only at debug.
+            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(QidoWadoEndpoints));
+            logger.LogWarning("WADO-RS: a stored instance cannot be parsed");
+            logger.LogDebug(ex, "stored instance parse failure");
+            return Results.Text("the stored instance is damaged", "text/plain", statusCode: 500);
+        }
     }
 
     private static Task<IResult> Retrieve(HttpContext http, string study, string? series, string? instance, CancellationToken ct) =>

@@ -85,6 +85,8 @@ public sealed class WadoPixelData
                 start = ValueOffset + bitsPerFrame * index / 8;
             }
             if (start + FrameSize > ValueOffset + ValueLength) throw new DicomFormatException(DicomTags.PixelData, start, "frame runs past the pixel data");
+            // The file itself may be shorter than its header says (damaged since it was stored): found before any byte is sent.
+            if (start + FrameSize > RandomAccess.GetLength(file)) throw new DicomFormatException(DicomTags.PixelData, start, "frame runs past the end of the file");
             return [new FileRange(start, FrameSize)];
         }
         var fragments = Fragments(file);

@@ -94,38 +94,53 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
 
     public async Task WriteMetadataAsync(HttpContext http, IReadOnlyList<InstanceRecord> rows, string baseUrl, CancellationToken ct)
     {
-        http.Response.StatusCode = 200;
-        http.Response.ContentType = "application/dicom+json";
-        var writer = new System.Text.Json.Utf8JsonWriter(http.Response.Body, new System.Text.Json.JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        await using (writer.ConfigureAwait(false))
+        // Each instance is read and serialized into a buffer before any of it is sent: one instance's JSON in memory at
+        // a time, and a failure on the first instance can still be an error status instead of a cut response.
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        var body = http.Response.Body;
+        bool started = false;
+        foreach (var r in rows)
         {
-            writer.WriteStartArray();
-            foreach (var r in rows)
+            buffer.ResetWrittenCount();
+            try
             {
-                DicomDataset ds;
-                try
-                {
-                    ds = ReadMetadata(r, baseUrl);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DicomFormatException)
-                {
-                    logger.LogWarning("WADO-RS: an instance file could not be read for metadata ({ExceptionType}); the response is aborted", ex.GetType().Name);
-                    logger.LogDebug(ex, "WADO-RS metadata read failure");
-                    await writer.FlushAsync(ct).ConfigureAwait(false);
-                    http.Abort();
-                    return;
-                }
+                var ds = ReadMetadata(r, baseUrl);
                 var instanceUrl = InstanceUrl(baseUrl, r);
+                using var writer = DicomJson.CreateWriter(buffer);
                 DicomJson.Write(writer, ds, new DicomJsonOptions
                 {
                     BulkDataThreshold = 1024,
                     BulkDataUriFactory = c => $"{instanceUrl}/bulkdata/{c.Path}",
                 });
-                await writer.FlushAsync(ct).ConfigureAwait(false); // one instance's JSON in memory at a time
             }
-            writer.WriteEndArray();
-            await writer.FlushAsync(ct).ConfigureAwait(false);
+            catch (Exception ex) when (ex is not OperationCanceledException && !started)
+            {
+                logger.LogWarning("WADO-RS: an instance file could not be read for metadata ({ExceptionType})", ex.GetType().Name);
+                logger.LogDebug(ex, "WADO-RS metadata read failure");
+                throw new WadoException(ex is FileNotFoundException or DirectoryNotFoundException ? 404 : 500, "a stored instance cannot be read");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Part of the array is out: end the response broken rather than short.
+                logger.LogWarning("WADO-RS: an instance file could not be read for metadata ({ExceptionType}); the response is aborted", ex.GetType().Name);
+                logger.LogDebug(ex, "WADO-RS metadata read failure");
+                http.Abort();
+                return;
+            }
+            if (!started)
+            {
+                http.Response.StatusCode = 200;
+                http.Response.ContentType = "application/dicom+json";
+                await body.WriteAsync("["u8.ToArray(), ct).ConfigureAwait(false);
+                started = true;
+            }
+            else
+            {
+                await body.WriteAsync(","u8.ToArray(), ct).ConfigureAwait(false);
+            }
+            await body.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
         }
+        await body.WriteAsync("]"u8.ToArray(), ct).ConfigureAwait(false);
     }
 
     public static string InstanceUrl(string baseUrl, InstanceRecord r) =>
