@@ -55,6 +55,8 @@ public sealed class QidoTests(DicomWebReadFixture f)
     [InlineData("?StudyDescription=qc*", "")] // other text matching is case-sensitive (PS3.4 C.2.2.2.1)
     [InlineData("?PatientID=nobody", "")]
     [InlineData("?PatientName=*&fuzzymatching=false", "CAB")]
+    [InlineData("?limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060", "CAB")] // OHIF's study list
+    [InlineData("?limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060&PatientName=*doe*&StudyDate=20260101-20261231", "A")]
     public async Task Qido_study_search_by_key(string query, string expected)
     {
         var map = new Dictionary<char, string> { ['A'] = f.StudyA, ['B'] = f.StudyB, ['C'] = f.StudyC };
