@@ -146,4 +146,13 @@ public static class DicomJson
     }
 
     internal static void RememberBulkDataUri(DicomElement element, string uri) => element.BulkDataUri = uri;
+
+    /// <summary>An element without its value that the writer emits as <c>{"vr": ..., "BulkDataURI": uri}</c> (PS3.18 F.2.6):
+    /// for a value that was never read into memory, such as the Pixel Data of a header-only read that a WADO-RS metadata
+    /// response points to.</summary>
+    public static DicomElement CreateBulkDataReference(DicomTag tag, DicomVR vr, string uri)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uri);
+        return new DicomElement(tag, vr, ReadOnlyMemory<byte>.Empty) { BulkDataUri = uri };
+    }
 }

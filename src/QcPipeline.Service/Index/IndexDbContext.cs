@@ -23,6 +23,34 @@ public sealed class InstanceRecord
     public string? CallingAe { get; set; }
     /// <summary>1 for the first version; incremented by each replacement.</summary>
     public int Version { get; set; } = 1;
+
+    /// <summary>Who sent it over HTTP (STOW-RS: the API key's name or JWT subject); null for DIMSE.</summary>
+    public string? Client { get; set; }
+
+    // Query attributes for QIDO-RS (PS3.18 §10.6), copied from the header at ingest and decoded with the data set's
+    // Specific Character Set. Null in rows indexed before these columns existed until start-up reconciliation fills them.
+    public string? PatientName { get; set; }
+    public string? PatientId { get; set; }
+    public string? PatientBirthDate { get; set; }
+    public string? PatientSex { get; set; }
+    public string? StudyDate { get; set; }
+    public string? StudyTime { get; set; }
+    public string? AccessionNumber { get; set; }
+    public string? StudyId { get; set; }
+    public string? StudyDescription { get; set; }
+    public string? ReferringPhysicianName { get; set; }
+    public string? SeriesDescription { get; set; }
+    public int? SeriesNumber { get; set; }
+    public string? StationName { get; set; }
+    public string? PerformedProcedureStepStartDate { get; set; }
+    public string? PerformedProcedureStepStartTime { get; set; }
+    public int? InstanceNumber { get; set; }
+    public int? Rows { get; set; }
+    public int? Columns { get; set; }
+    public int? BitsAllocated { get; set; }
+    public int? NumberOfFrames { get; set; }
+    /// <summary>True once the query attributes above were read from the file (false: a row from before they existed).</summary>
+    public bool HasQueryAttributes { get; set; }
 }
 
 /// <summary>Append-only history of what happened to instances beyond the first store (today: replacements).</summary>
@@ -63,6 +91,16 @@ public abstract class IndexDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.Sha256).HasMaxLength(64);
             e.Property(x => x.Source).HasMaxLength(16);
             e.Property(x => x.CallingAe).HasMaxLength(16);
+            e.Property(x => x.Client).HasMaxLength(128);
+            foreach (var (name, max) in IndexAttributes.MaxLengths) e.Property(name).HasMaxLength(max);
+            // The searched keys (QIDO-RS): study, then series level.
+            e.HasIndex(x => x.StudyDate);
+            e.HasIndex(x => x.PatientId);
+            e.HasIndex(x => x.PatientName);
+            e.HasIndex(x => x.AccessionNumber);
+            e.HasIndex(x => x.Modality);
+            e.HasIndex(x => x.StationName);
+            e.HasIndex(x => x.SeriesInstanceUid);
         });
         modelBuilder.Entity<IngestEventRecord>(e =>
         {

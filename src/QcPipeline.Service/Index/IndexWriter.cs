@@ -17,7 +17,9 @@ public sealed record IndexEntry(
     string Sha256,
     DateTimeOffset ReceivedAt,
     string Source,
-    string? CallingAe);
+    string? CallingAe,
+    IndexAttributes? Attributes = null,
+    string? Client = null);
 
 public enum IndexCommitKind
 {
@@ -164,7 +166,9 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                             SopInstanceUid = e.SopInstanceUid, SopClassUid = e.SopClassUid, StudyInstanceUid = e.StudyInstanceUid,
                             SeriesInstanceUid = e.SeriesInstanceUid, Modality = e.Modality, TransferSyntaxUid = e.TransferSyntaxUid,
                             Path = e.Path, Size = e.Size, Sha256 = e.Sha256, ReceivedAt = e.ReceivedAt, Source = e.Source, CallingAe = e.CallingAe,
+                            Client = e.Client,
                         };
+                        e.Attributes?.ApplyTo(row);
                         db.Instances.Add(row);
                         rows[e.SopInstanceUid] = row;
                         results[i] = new IndexCommitResult(IndexCommitKind.Inserted);
@@ -172,6 +176,9 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                     else if (row.Sha256 == e.Sha256 && row.Path == e.Path)
                     {
                         results[i] = new IndexCommitResult(IndexCommitKind.Unchanged, row.Path, row.Sha256);
+                        // A row from before the query columns existed gets them from the first entry that carries them
+                        // (start-up reconciliation backfills this way); nothing else about it changes.
+                        if (!row.HasQueryAttributes && e.Attributes is { } backfill) backfill.ApplyTo(row);
                     }
                     else
                     {
@@ -192,6 +199,8 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                         row.ReceivedAt = e.ReceivedAt;
                         row.Source = e.Source;
                         row.CallingAe = e.CallingAe;
+                        row.Client = e.Client;
+                        if (e.Attributes is { } a) a.ApplyTo(row);
                         row.Version++;
                     }
                 }
@@ -232,10 +241,11 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
             await using (insert.ConfigureAwait(false))
             {
                 insert.Transaction = tx;
-                insert.CommandText = """
+                insert.CommandText = $$"""
                     INSERT INTO "Instances" ("SopInstanceUid", "SopClassUid", "StudyInstanceUid", "SeriesInstanceUid", "Modality",
-                        "TransferSyntaxUid", "Path", "Size", "Sha256", "ReceivedAt", "Source", "CallingAe", "Version")
-                    VALUES (@sop, @cls, @study, @series, @modality, @ts, @path, @size, @sha, @at, @source, @ae, 1)
+                        "TransferSyntaxUid", "Path", "Size", "Sha256", "ReceivedAt", "Source", "CallingAe", "Version", "Client", "HasQueryAttributes",
+                        {{AttributeColumns}})
+                    VALUES (@sop, @cls, @study, @series, @modality, @ts, @path, @size, @sha, @at, @source, @ae, 1, @client, @hasattrs, {{AttributeParameters}})
                     """;
                 var sop = Parameter(insert, "@sop", "");
                 var cls = Parameter(insert, "@cls", "");
@@ -249,6 +259,10 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                 var at = Parameter(insert, "@at", DateTimeOffset.UnixEpoch);
                 var source = Parameter(insert, "@source", "");
                 var ae = Parameter(insert, "@ae", "");
+                var client = Parameter(insert, "@client", "");
+                var hasAttrs = Parameter(insert, "@hasattrs", false);
+                var attrs = new System.Data.Common.DbParameter[IndexAttributes.ColumnNames.Length];
+                for (int i = 0; i < attrs.Length; i++) attrs[i] = Parameter(insert, "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), DBNull.Value);
                 foreach (var p in batch)
                 {
                     var e = p.Entry;
@@ -264,6 +278,10 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                     at.Value = e.ReceivedAt;
                     source.Value = e.Source;
                     ae.Value = (object?)e.CallingAe ?? DBNull.Value;
+                    client.Value = (object?)e.Client ?? DBNull.Value;
+                    hasAttrs.Value = e.Attributes is not null;
+                    var values = e.Attributes?.Values();
+                    for (int i = 0; i < attrs.Length; i++) attrs[i].Value = values?[i] ?? DBNull.Value;
                     await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
                 }
             }
@@ -273,6 +291,9 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
         Array.Fill(results, new IndexCommitResult(IndexCommitKind.Inserted));
         return results;
     }
+
+    private static readonly string AttributeColumns = string.Join(", ", IndexAttributes.ColumnNames.Select(c => $"\"{c}\""));
+    private static readonly string AttributeParameters = string.Join(", ", IndexAttributes.ColumnNames.Select((_, i) => "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     private static System.Data.Common.DbParameter Parameter(System.Data.Common.DbCommand command, string name, object value)
     {

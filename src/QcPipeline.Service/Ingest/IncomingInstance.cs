@@ -196,7 +196,9 @@ public sealed class IncomingInstance : IAsyncDisposable
             var entry = new IndexEntry(sopInstance!, sopClass, study!, series!, ds.GetString(DicomTags.Modality)?.Trim(),
                 _request.InputIsPart10 ? header.TransferSyntax.Uid : _request.TransferSyntaxUid,
                 StoragePaths.RelativeInstancePath(study!, series!, sopInstance!), size, sha,
-                _service.Time.GetUtcNow(), _request.Source == IngestSource.Stow ? "stow" : "dimse", _request.CallingAe?.Trim(' '));
+                _service.Time.GetUtcNow(), _request.Source == IngestSource.Stow ? "stow" : "dimse", _request.CallingAe?.Trim(' '),
+                // QIDO-RS query values (decoded with the data set's character set) and the HTTP sender's identity.
+                IndexAttributes.From(ds), _request.Client);
             return await PlaceAsync(entry, ct).ConfigureAwait(false);
         }
     }

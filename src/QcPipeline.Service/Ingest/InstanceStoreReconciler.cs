@@ -12,7 +12,11 @@ namespace QcPipeline.Service.Ingest;
 public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService ingest, IDbContextFactory<IndexDbContext> dbFactory, TimeProvider time,
     ILogger<InstanceStoreReconciler> logger)
 {
-    public sealed record Report(int TempFilesDeleted, int FilesSeen, int Indexed, int Reindexed, int Unreadable);
+    public sealed record Report(int TempFilesDeleted, int FilesSeen, int Indexed, int Reindexed, int Unreadable)
+    {
+        /// <summary>Rows from before the QIDO-RS query columns existed, filled in from their files.</summary>
+        public int Backfilled { get; init; }
+    }
 
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
     {
@@ -29,15 +33,15 @@ public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService in
         }
         Directory.CreateDirectory(paths.Tmp);
 
-        Dictionary<string, (string Path, long Size)> rows;
+        Dictionary<string, (string Path, long Size, bool HasAttributes)> rows;
         var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            rows = await db.Instances.AsNoTracking().Select(i => new { i.SopInstanceUid, i.Path, i.Size })
-                .ToDictionaryAsync(i => i.SopInstanceUid, i => (i.Path, i.Size), StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
+            rows = await db.Instances.AsNoTracking().Select(i => new { i.SopInstanceUid, i.Path, i.Size, i.HasQueryAttributes })
+                .ToDictionaryAsync(i => i.SopInstanceUid, i => (i.Path, i.Size, i.HasQueryAttributes), StringComparer.Ordinal, cancellationToken).ConfigureAwait(false);
         }
 
-        int seen = 0, indexed = 0, reindexed = 0, unreadable = 0;
+        int seen = 0, indexed = 0, reindexed = 0, unreadable = 0, backfilled = 0;
         foreach (var file in Directory.EnumerateFiles(paths.Instances, "*", SearchOption.AllDirectories))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -45,7 +49,8 @@ public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService in
             var rel = Path.GetRelativePath(paths.Root, file).Replace(Path.DirectorySeparatorChar, '/');
             var sopFromName = Path.GetFileNameWithoutExtension(file);
             long size = new FileInfo(file).Length;
-            if (rows.TryGetValue(sopFromName, out var row) && row.Path == rel && row.Size == size) continue;
+            // A row from before the QIDO query columns existed is read again so that they are filled in (backfill).
+            if (rows.TryGetValue(sopFromName, out var row) && row.Path == rel && row.Size == size && row.HasAttributes) continue;
             if (rows.TryGetValue(sopFromName, out row) && row.Path != rel && File.Exists(paths.FullPath(row.Path)))
             {
                 logger.LogWarning("Reconcile: a stale copy of an instance that is indexed elsewhere was left in place");
@@ -59,10 +64,11 @@ public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService in
             }
             var result = await ingest.Writer.CommitAsync(entry, cancellationToken).ConfigureAwait(false);
             if (result.Kind == IndexCommitKind.Inserted) indexed++; else if (result.Kind == IndexCommitKind.Updated) reindexed++;
+            else if (result.Kind == IndexCommitKind.Unchanged) backfilled++;
         }
-        var report = new Report(deleted, seen, indexed, reindexed, unreadable);
-        logger.LogInformation("Instance store reconciled: {TempDeleted} temp files deleted, {Files} files, {Indexed} indexed, {Reindexed} re-indexed, {Unreadable} unreadable",
-            deleted, seen, indexed, reindexed, unreadable);
+        var report = new Report(deleted, seen, indexed, reindexed, unreadable) { Backfilled = backfilled };
+        logger.LogInformation("Instance store reconciled: {TempDeleted} temp files deleted, {Files} files, {Indexed} indexed, {Reindexed} re-indexed, {Backfilled} query attributes filled in, {Unreadable} unreadable",
+            deleted, seen, indexed, reindexed, backfilled, unreadable);
         return report;
     }
 
@@ -85,7 +91,7 @@ public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService in
             var sha = await IncomingInstance.HashFromAsync(file, header.DatasetOffset, ct).ConfigureAwait(false);
             var ae = header.FileMetaInformation.GetString(new DicomTag(0x00020016))?.Trim();
             return new IndexEntry(sop!, cls, study!, series!, ds.GetString(DicomTags.Modality)?.Trim(), header.TransferSyntax.Uid, rel, size, sha,
-                time.GetUtcNow(), "reconcile", string.IsNullOrEmpty(ae) ? null : ae);
+                time.GetUtcNow(), "reconcile", string.IsNullOrEmpty(ae) ? null : ae, IndexAttributes.From(ds));
         }
         catch (Exception ex) when (ex is DicomFormatException or IOException or InvalidDataException)
         {

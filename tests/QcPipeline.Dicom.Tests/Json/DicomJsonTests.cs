@@ -268,4 +268,17 @@ public class DicomJsonTests
         Assert.Equal("Doe", DicomJson.Deserialize(json).GetString(PatientName));
         Assert.DoesNotContain("keyword", DicomJson.Serialize(ds), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_bulk_data_reference_without_a_value_is_written_as_its_BulkDataURI_and_read_back_as_one()
+    {
+        var ds = new DicomDataset();
+        ds.AddOrUpdate(DicomJson.CreateBulkDataReference(PixelData, DicomVR.OW, "https://qc/studies/1/series/2/instances/3/bulkdata/7FE00010"));
+        var json = DicomJson.Serialize(ds);
+        Assert.Equal("{\"7FE00010\":{\"vr\":\"OW\",\"BulkDataURI\":\"https://qc/studies/1/series/2/instances/3/bulkdata/7FE00010\"}}", json);
+        var back = DicomJson.Deserialize(json);
+        Assert.True(DicomJson.TryGetBulkDataUri(back.GetElement(PixelData)!, out var uri));
+        Assert.Equal("https://qc/studies/1/series/2/instances/3/bulkdata/7FE00010", uri);
+        Assert.Throws<ArgumentException>(() => DicomJson.CreateBulkDataReference(PixelData, DicomVR.OW, ""));
+    }
 }

@@ -65,26 +65,87 @@ namespace QcPipeline.Service.Index.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("AccessionNumber")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("BitsAllocated")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("CallingAe")
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Client")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("Columns")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("HasQueryAttributes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("InstanceNumber")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Modality")
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("NumberOfFrames")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Path")
                         .IsRequired()
                         .HasMaxLength(300)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("PatientBirthDate")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PatientId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PatientName")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PatientSex")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PerformedProcedureStepStartDate")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PerformedProcedureStepStartTime")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTimeOffset>("ReceivedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ReferringPhysicianName")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("Rows")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SeriesDescription")
+                        .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("SeriesInstanceUid")
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("SeriesNumber")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Sha256")
                         .IsRequired()
@@ -109,9 +170,29 @@ namespace QcPipeline.Service.Index.Migrations.Sqlite
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("StationName")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StudyDate")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StudyDescription")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StudyId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("StudyInstanceUid")
                         .IsRequired()
                         .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("StudyTime")
+                        .HasMaxLength(32)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("TransferSyntaxUid")
@@ -124,8 +205,22 @@ namespace QcPipeline.Service.Index.Migrations.Sqlite
 
                     b.HasKey("Id");
 
+                    b.HasIndex("AccessionNumber");
+
+                    b.HasIndex("Modality");
+
+                    b.HasIndex("PatientId");
+
+                    b.HasIndex("PatientName");
+
+                    b.HasIndex("SeriesInstanceUid");
+
                     b.HasIndex("SopInstanceUid")
                         .IsUnique();
+
+                    b.HasIndex("StationName");
+
+                    b.HasIndex("StudyDate");
 
                     b.HasIndex("StudyInstanceUid", "SeriesInstanceUid");
 
