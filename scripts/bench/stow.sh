@@ -3,6 +3,7 @@
 # multipart/related bodies of BATCH instances each, and C clients (curl, one body at a time each) post them at once to
 #   qcpipe   our service: POST /dicom-web/studies (fsync + atomic rename + index commit before the response)
 #   orthanc  Orthanc from Debian with its DICOMweb plugin: POST /dicom-web/studies
+#   qcpipe-nofsync  the service with Storage:Fsync=false (only with RECEIVERS=...: what the fsyncs cost)
 # each with a fresh data folder. Prints instances/s per receiver, the ratio, and the service's peak resident memory.
 #
 # Usage: scripts/bench/stow.sh [N] [BATCH] [C]      (default 1000 50 4)
@@ -76,8 +77,9 @@ start_receiver() { # NAME DATADIR -> sets URL, RPID
   local name=$1 data=$2 http; http=$(free_port)
   mkdir -p "$data"
   case "$name" in
-    qcpipe)
-      QC__Dicom__Port="$(free_port)" QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$http" \
+    qcpipe|qcpipe-nofsync)
+      local fsync=true; [ "$name" = qcpipe-nofsync ] && fsync=false
+      QC__Storage__Fsync=$fsync QC__Dicom__Port="$(free_port)" QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$http" \
         Logging__LogLevel__Default=Warning dotnet "$SERVICE_DLL" >"$data.log" 2>&1 &
       RPID=$!; URL="http://127.0.0.1:$http/dicom-web/studies"; wait_http "http://127.0.0.1:$http/health/ready" ;;
     orthanc)
@@ -114,7 +116,7 @@ for r in $RECEIVERS; do
   for p in "${cl[@]}"; do wait "$p"; done
   t1=$(now); ms=$(( (t1 - t0) / 1000000 ))
   ok=$(cat "$data".client*.log | awk '$2 == 200' | wc -l)
-  hwm=""; [ "$r" = qcpipe ] && hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "peak RSS %d MB", $2/1024}')
+  hwm=""; [ "${r%-nofsync}" = qcpipe ] && hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "peak RSS %d MB", $2/1024}')
   stop_receiver
   RATE[$r]=$(awk -v n="$N" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')
   printf "%-8s %d clients, batches of %d: %6d ms  %5s inst/s  requests answered 200: %d  %s\n" "$r" "$C" "$BATCH" "$ms" "${RATE[$r]}" "$ok" "$hwm"

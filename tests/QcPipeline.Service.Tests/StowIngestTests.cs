@@ -23,10 +23,12 @@ public sealed class StowIngestTests
     }
 
     [Theory]
-    [InlineData("test_files/MR_small_RLE.dcm", "1.2.840.10008.1.2.5")]
-    [InlineData("test_files/CT_small.dcm", "1.2.840.10008.1.2.1")] // its preamble is a TIFF header
-    [InlineData("test_files/image_dfl.dcm", "1.2.840.10008.1.2.1.99")]
-    public async Task A_Part10_file_is_indexed_with_its_meta_transfer_syntax_and_its_data_set_hash(string id, string ts)
+    [InlineData("test_files/MR_small_RLE.dcm", "1.2.840.10008.1.2.5", 1000)]
+    [InlineData("test_files/CT_small.dcm", "1.2.840.10008.1.2.1", 1000)] // its preamble is a TIFF header
+    [InlineData("test_files/CT_small.dcm", "1.2.840.10008.1.2.1", 7)]    // the meta group length arrives split over writes
+    [InlineData("test_files/CT_small.dcm", "1.2.840.10008.1.2.1", 65536)]
+    [InlineData("test_files/image_dfl.dcm", "1.2.840.10008.1.2.1.99", 1000)]
+    public async Task A_Part10_file_is_indexed_with_its_meta_transfer_syntax_and_its_data_set_hash(string id, string ts, int chunk)
     {
         await using var svc = await InProcessService.StartAsync();
         var ingest = svc.Services.GetRequiredService<IngestService>();
@@ -38,7 +40,7 @@ public sealed class StowIngestTests
         IngestResult result;
         await using (var incoming = await ingest.BeginAsync(new IngestRequest(IngestSource.Stow, null, null, null, "", InputIsPart10: true)))
         {
-            for (int i = 0; i < bytes.Length; i += 1000) await incoming.WriteAsync(bytes.AsMemory(i, Math.Min(1000, bytes.Length - i)));
+            for (int i = 0; i < bytes.Length; i += chunk) await incoming.WriteAsync(bytes.AsMemory(i, Math.Min(chunk, bytes.Length - i)));
             result = await incoming.CompleteAsync();
         }
         Assert.True(result.IsSuccess, result.Reason);
@@ -51,6 +53,31 @@ public sealed class StowIngestTests
         var stored = await File.ReadAllBytesAsync(Path.Combine(svc.DataPath, row.Path));
         Assert.True(stored.AsSpan(0, 128).IndexOfAnyExcept((byte)0) < 0);
         Assert.True(bytes.AsSpan(128).SequenceEqual(stored.AsSpan(128)));
+    }
+
+    /// <summary>A File Meta Information without its group length (0002,0000), which the reader tolerates: the data set's start
+    /// is not known while the bytes stream, so the hash is taken from the file; it must be the same.</summary>
+    [Fact]
+    public async Task A_Part10_file_without_meta_group_length_is_hashed_from_the_file()
+    {
+        await using var svc = await InProcessService.StartAsync();
+        var ingest = svc.Services.GetRequiredService<IngestService>();
+        var original = await File.ReadAllBytesAsync(Corpus("test_files/CT_small.dcm"));
+        Assert.True(original.AsSpan(132, 6).SequenceEqual((ReadOnlySpan<byte>)[0x02, 0x00, 0x00, 0x00, (byte)'U', (byte)'L']));
+        byte[] bytes = [.. original.AsSpan(0, 132), .. original.AsSpan(144)]; // (0002,0000) UL 4 removed
+        var path = Path.Combine(svc.DataPath, "no-group-length.dcm");
+        await File.WriteAllBytesAsync(path, bytes);
+
+        IngestResult result;
+        await using (var incoming = await ingest.BeginAsync(new IngestRequest(IngestSource.Stow, null, null, null, "", InputIsPart10: true)))
+        {
+            await incoming.WriteAsync(bytes);
+            result = await incoming.CompleteAsync();
+        }
+        Assert.True(result.IsSuccess, result.Reason);
+        var row = Assert.Single(Support.Rows(svc.DbPath));
+        Assert.Equal(Support.DatasetSha256(path), row.Sha256);
+        Assert.Equal(Support.DatasetSha256(Corpus("test_files/CT_small.dcm")), row.Sha256);
     }
 
     [Fact]

@@ -21,6 +21,12 @@ public sealed class IncomingInstance : IAsyncDisposable
     private long _datasetBytes;
     private long _writebackFrom;
     private const long WritebackChunk = 256 * 1024;
+    // Part 10 input: where the data set starts, read from File Meta Information Group Length as the bytes arrive, so the
+    // data set is hashed while it streams (-1: not known yet; long.MaxValue: no usable group length, hash from the file).
+    private long _written;
+    private long _hashFrom = -1;
+    private byte[]? _prefix;
+    private const int Part10Prefix = 144; // preamble, "DICM", (0002,0000) UL 4
     private bool _completing;
     private bool _failed;
     // UIDs read from the data set, reported with a rejection too (STOW-RS lists each failed instance by its UIDs).
@@ -93,6 +99,7 @@ public sealed class IncomingInstance : IAsyncDisposable
         try
         {
             if (!_request.InputIsPart10) _hash.AppendData(data.Span);
+            else HashPart10(data.Span);
             cancellationToken.ThrowIfCancellationRequested();
             file.Write(data.Span);
             _datasetBytes += data.Length;
@@ -108,6 +115,33 @@ public sealed class IncomingInstance : IAsyncDisposable
         {
             throw await FailAsync(ex).ConfigureAwait(false);
         }
+    }
+
+    private void HashPart10(ReadOnlySpan<byte> data)
+    {
+        long start = _written;
+        _written += data.Length;
+        if (_hashFrom < 0)
+        {
+            _prefix ??= new byte[Part10Prefix];
+            int n = (int)Math.Min(Part10Prefix - start, data.Length);
+            data[..n].CopyTo(_prefix.AsSpan((int)start));
+            if (start + n < Part10Prefix) return;
+            _hashFrom = MetaEnd(_prefix);
+            _prefix = null;
+        }
+        if (_hashFrom == long.MaxValue || _written <= _hashFrom) return;
+        _hash.AppendData(data[(int)Math.Max(0, _hashFrom - start)..]);
+    }
+
+    /// <summary>The offset of the data set after the File Meta Information (PS3.10 §7.1): 144 + the group length, when the
+    /// meta starts with (0002,0000) UL of length 4 in explicit VR LE; else <see cref="long.MaxValue"/>.</summary>
+    private static long MetaEnd(ReadOnlySpan<byte> p)
+    {
+        if (!p.Slice(128, 4).SequenceEqual("DICM"u8)) return long.MaxValue;
+        if (!p.Slice(132, 8).SequenceEqual((ReadOnlySpan<byte>)[0x02, 0x00, 0x00, 0x00, (byte)'U', (byte)'L', 0x04, 0x00])) return long.MaxValue;
+        uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(p.Slice(140, 4));
+        return length > 1 << 20 ? long.MaxValue : Part10Prefix + (long)length;
     }
 
     private async Task<IngestFailedException> FailAsync(IOException ex)
@@ -191,8 +225,10 @@ public sealed class IncomingInstance : IAsyncDisposable
             if (_request.ExpectedStudyInstanceUid is { } expectedStudy && !string.Equals(Trim(expectedStudy), study, StringComparison.Ordinal))
                 return Reject(IngestStatus.StudyInstanceUidMismatch, "Study Instance UID (0020,000D) differs from the study of the request", IngestFailure.Mismatch);
 
-            string sha = _request.InputIsPart10 ? await HashFromAsync(_tempPath, header.DatasetOffset, ct).ConfigureAwait(false)
-                : Convert.ToHexStringLower(_hash.GetHashAndReset());
+            // A Part 10 data set was hashed as it arrived when its group length told where it starts; otherwise (no or a
+            // wrong group length, which the reader tolerates) it is hashed from the file.
+            string sha = !_request.InputIsPart10 || _hashFrom == header.DatasetOffset ? Convert.ToHexStringLower(_hash.GetHashAndReset())
+                : await HashFromAsync(_tempPath, header.DatasetOffset, ct).ConfigureAwait(false);
             var entry = new IndexEntry(sopInstance!, sopClass, study!, series!, ds.GetString(DicomTags.Modality)?.Trim(),
                 _request.InputIsPart10 ? header.TransferSyntax.Uid : _request.TransferSyntaxUid,
                 StoragePaths.RelativeInstancePath(study!, series!, sopInstance!), size, sha,
