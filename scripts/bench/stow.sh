@@ -4,7 +4,9 @@
 #   qcpipe   our service: POST /dicom-web/studies (fsync + atomic rename + index commit before the response)
 #   orthanc  Orthanc from Debian with its DICOMweb plugin: POST /dicom-web/studies
 #   qcpipe-nofsync  the service with Storage:Fsync=false (only with RECEIVERS=...: what the fsyncs cost)
-# each with a fresh data folder. Prints instances/s per receiver, the ratio, and the service's peak resident memory.
+# each with a fresh data folder. Each receiver first gets one untimed warm-up body (50 other instances): the figures are
+# steady-state throughput, as a long-running service sees it, not .NET's first-call JIT compilation.
+# Prints instances/s per receiver, the ratio, and the service's peak resident memory.
 #
 # Usage: scripts/bench/stow.sh [N] [BATCH] [C]      (default 1000 50 4)
 #        RECEIVERS=qcpipe scripts/bench/stow.sh       only some receivers
@@ -58,6 +60,8 @@ PY
 echo "generating $N CT images and bodies of $BATCH for $C clients in $WORK"
 $BENCH --generate-ct "$WORK/in" "$N" 0
 make_bodies "$WORK/in" "$WORK/body" "$BATCH" "$C"
+$BENCH --generate-ct "$WORK/warm" 50 900000
+make_bodies "$WORK/warm" "$WORK/warmbody" 50 1
 BYTES=$(du -cb "$WORK"/in/*.dcm | tail -1 | cut -f1)
 echo "files: $N, $((BYTES / 1000000)) MB, bodies: $(find "$WORK/body" -name '*.mpr' | wc -l)"
 
@@ -111,11 +115,13 @@ post_all() { # DIR URL LOG [chunked]
 declare -A RATE
 for r in $RECEIVERS; do
   data="$WORK/$r"; start_receiver "$r" "$data"
+  post_all "$WORK/warmbody/0" "$URL" "$data.warm.log"
   t0=$(now); cl=()
   for k in $(seq 0 $((C - 1))); do post_all "$WORK/body/$k" "$URL" "$data.client$k.log" & cl+=($!); done
   for p in "${cl[@]}"; do wait "$p"; done
   t1=$(now); ms=$(( (t1 - t0) / 1000000 ))
   ok=$(cat "$data".client*.log | awk '$2 == 200' | wc -l)
+  [ "$(awk '$2 == 200' "$data.warm.log" | wc -l)" = 1 ] || echo "$r: the warm-up request failed" >&2
   hwm=""; [ "${r%-nofsync}" = qcpipe ] && hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "peak RSS %d MB", $2/1024}')
   stop_receiver
   RATE[$r]=$(awk -v n="$N" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')

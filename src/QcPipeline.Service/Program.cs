@@ -1,10 +1,13 @@
 using Microsoft.Extensions.Options;
 using QcPipeline.Service;
 
-// The service: DICOM C-STORE receiver (more roles come with later issues). See README "The service".
+// The service: DICOM C-STORE and DICOMweb receiver, analysis worker and API in one process. See README "The service".
+bool started = false;
 try
 {
-    await ServiceHost.Build(args).RunAsync().ConfigureAwait(false);
+    var app = ServiceHost.Build(args);
+    app.Lifetime.ApplicationStarted.Register(() => started = true);
+    await app.RunAsync().ConfigureAwait(false);
     return 0;
 }
 catch (OptionsValidationException ex)
@@ -12,9 +15,10 @@ catch (OptionsValidationException ex)
     await Console.Error.WriteLineAsync("QcPipeline.Service: invalid configuration: " + string.Join("; ", ex.Failures)).ConfigureAwait(false);
     return 2;
 }
-catch (InvalidOperationException ex)
+catch (Exception ex) when (!started && ex is InvalidOperationException or IOException or UnauthorizedAccessException)
 {
-    // Configuration binding ("Failed to convert configuration value at 'Dicom:Port' ...") and an unbindable port.
+    // Configuration binding ("Failed to convert configuration value at 'Dicom:Port' ..."), an HTTP address already in use
+    // (IOException from Kestrel), a data folder that cannot be made: a clear line and exit code 2, no stack trace.
     await Console.Error.WriteLineAsync("QcPipeline.Service: start-up failed: " + ex.Message).ConfigureAwait(false);
     return 2;
 }

@@ -125,4 +125,25 @@ public sealed class IndexProviderTests
             Assert.False(Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.HasPendingModelChanges(db.Database), "the model changed: add a migration");
         }
     }
+
+    [Fact]
+    public async Task An_HTTP_port_already_in_use_ends_start_up_with_a_clear_line_and_exit_code_2()
+    {
+        var dir = Support.NewTempDir("qcport");
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            await using var svc = ChildService.Start(dir, ["--Dicom:Port=0", $"--Http:Urls=http://127.0.0.1:{port}"]);
+            Assert.Equal(2, await svc.WaitExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("start-up failed: Failed to bind to address", svc.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", svc.Output, StringComparison.Ordinal); // no stack trace, no abort
+        }
+        finally
+        {
+            taken.Stop();
+            Support.TryDeleteDir(dir);
+        }
+    }
 }
