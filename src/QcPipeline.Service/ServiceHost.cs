@@ -26,6 +26,7 @@ public static class ServiceHost
         builder.WebHost.UseUrls(HttpBindings.Resolve(builder.Configuration));
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(15));
 
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, Http.LargeBlockMemoryPoolFactory>();
         builder.Services
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)

@@ -81,20 +81,36 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
             return await PlainErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "request body larger than the limit (Http:MaxRequestBodyBytes)").ConfigureAwait(false);
 
         var response = new StowResponse(BaseUrl(request), pathStudy);
-        var reader = new MultipartReader(boundary, request.Body)
+        // 64 KiB read buffer (the default is 4 KiB): each part is read in chunks of the buffer size, and a 0.5 MB instance in
+        // 4 KiB chunks costs ~130 trips through the boundary scan, the file write and the hash.
+        var reader = new MultipartReader(boundary, request.Body, 64 * 1024)
         {
             HeadersLengthLimit = _options.MaxPartHeaderBytes,
             HeadersCountLimit = 32,
         };
+        // Completions (fsync, rename, index commit) of up to CompletionWindow parts run while the next parts are read: the
+        // disk work of one instance overlaps the transfer of the next, and concurrent commits share the index writer's group
+        // commit. Each instance is still durable and indexed before it is counted stored, and the answer is written only
+        // after every completion has ended (DrainCompletionsAsync), so nothing is reported before it is durable.
+        var pending = new Queue<Task<IngestResult>>();
         try
         {
-            while (true)
+            try
             {
-                var section = await reader.ReadNextSectionAsync(ct).ConfigureAwait(false);
-                if (section is null) break;
-                if (response.Parts >= _options.MaxParts)
-                    throw new RequestFailedException(StatusCodes.Status413PayloadTooLarge, $"more than {_options.MaxParts} parts (DicomWeb:MaxParts)");
-                await ProcessPartAsync(context, section, pathStudy, response, stats, ct).ConfigureAwait(false);
+                while (true)
+                {
+                    var section = await reader.ReadNextSectionAsync(ct).ConfigureAwait(false);
+                    if (section is null) break;
+                    if (response.Parts + pending.Count >= _options.MaxParts)
+                        throw new RequestFailedException(StatusCodes.Status413PayloadTooLarge, $"more than {_options.MaxParts} parts (DicomWeb:MaxParts)");
+                    pending.Enqueue(await ProcessPartAsync(context, section, pathStudy, response, stats, ct).ConfigureAwait(false));
+                    while (pending.Count >= CompletionWindow) Record(response, stats, await pending.Dequeue().ConfigureAwait(false));
+                }
+            }
+            finally
+            {
+                // Also when the request failed or the client went away: what is in flight ends, and is reported if possible.
+                while (pending.Count > 0) Record(response, stats, await pending.Dequeue().ConfigureAwait(false));
             }
         }
         catch (Exception ex) when (RequestLevel(ex, ct) is { } failure)
@@ -129,7 +145,13 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         };
     }
 
-    private async Task ProcessPartAsync(HttpContext context, MultipartSection section, string? pathStudy, StowResponse response, Stats stats, CancellationToken ct)
+    /// <summary>Parts whose completion may be in flight at once within one request.</summary>
+    private const int CompletionWindow = 4;
+
+    /// <summary>Reads one part into the ingest path. Returns its completion (which owns and disposes the instance), or the
+    /// part's failure as a completed task: the answer lists the parts in the order they came (an entry without UIDs can only
+    /// be matched to its part by its position).</summary>
+    private async Task<Task<IngestResult>> ProcessPartAsync(HttpContext context, MultipartSection section, string? pathStudy, StowResponse response, Stats stats, CancellationToken ct)
     {
         string declaredSyntax = "";
         if (section.ContentType is { } partType)
@@ -140,8 +162,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
             if (!MediaTypeHeaderValue.TryParse(partType, out var mt) || !mt.MediaType.Equals("application/dicom", StringComparison.OrdinalIgnoreCase))
             {
                 await DrainAsync(section.Body, stats, ct).ConfigureAwait(false);
-                Fail(response, stats, null, null, DicomStatus.CannotUnderstand, "a part is not application/dicom");
-                return;
+                return Rejected(DicomStatus.CannotUnderstand, "a part is not application/dicom");
             }
             if (mt.Parameters.FirstOrDefault(p => p.Name.Equals("transfer-syntax", StringComparison.OrdinalIgnoreCase)) is { } tsParameter)
                 declaredSyntax = HeaderUtilities.RemoveQuotes(tsParameter.Value).ToString();
@@ -162,11 +183,11 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         catch (IngestFailedException ex)
         {
             await DrainAsync(section.Body, stats, ct).ConfigureAwait(false);
-            Fail(response, stats, null, null, ex.Result.DicomStatus, ex.Result.Reason);
-            return;
+            return Rejected(ex.Result.DicomStatus, ex.Result.Reason);
         }
 
-        await using (instance.ConfigureAwait(false))
+        bool handedOff = false;
+        try
         {
             byte[] buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
             try
@@ -184,8 +205,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
                         // Disposing abandons the temp file; the rest of the part is read and dropped so the next part can follow.
                         await instance.DisposeAsync().ConfigureAwait(false);
                         await DrainAsync(section.Body, stats, ct).ConfigureAwait(false);
-                        Fail(response, stats, null, null, DicomStatus.OutOfResources, "part larger than DicomWeb:MaxPartBytes");
-                        return;
+                        return Rejected(DicomStatus.OutOfResources, "part larger than DicomWeb:MaxPartBytes");
                     }
                     try
                     {
@@ -194,8 +214,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
                     catch (IngestFailedException ex)
                     {
                         await DrainAsync(section.Body, stats, ct).ConfigureAwait(false);
-                        Fail(response, stats, null, null, ex.Result.DicomStatus, ex.Result.Reason);
-                        return;
+                        return Rejected(ex.Result.DicomStatus, ex.Result.Reason);
                     }
                 }
             }
@@ -205,17 +224,43 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
             }
 
             // The part ended at its boundary: all its bytes are here. Completing does not depend on the client any more.
-            var result = await instance.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
-            if (result.IsSuccess)
-            {
-                response.AddStored(result.SopClassUid!, result.SopInstanceUid!, result.StudyInstanceUid!, result.SeriesInstanceUid!, StowResponse.WarningOf(result.DicomStatus));
-                stats.Stored++;
-                metrics.StowInstancesTotal.WithLabels("stored").Inc();
-            }
-            else
-            {
-                Fail(response, stats, result.SopClassUid, result.SopInstanceUid, result.DicomStatus, result.Reason);
-            }
+            // On the thread pool: the fsync at its start is synchronous, and must not hold up reading the next part.
+            handedOff = true;
+            return Task.Run(() => CompleteAsync(instance), CancellationToken.None);
+        }
+        finally
+        {
+            if (!handedOff) await instance.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static Task<IngestResult> Rejected(ushort status, string? reason) =>
+        Task.FromResult(IngestResult.Rejected(status, reason ?? "", IngestFailure.Other));
+
+    private static async Task<IngestResult> CompleteAsync(IncomingInstance instance)
+    {
+        try
+        {
+            return await instance.CompleteAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            await instance.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Puts a completed part into the answer (on the request's own flow: the answer is never shared between threads).</summary>
+    private void Record(StowResponse response, Stats stats, IngestResult result)
+    {
+        if (result.IsSuccess)
+        {
+            response.AddStored(result.SopClassUid!, result.SopInstanceUid!, result.StudyInstanceUid!, result.SeriesInstanceUid!, StowResponse.WarningOf(result.DicomStatus));
+            stats.Stored++;
+            metrics.StowInstancesTotal.WithLabels("stored").Inc();
+        }
+        else
+        {
+            Fail(response, stats, result.SopClassUid, result.SopInstanceUid, result.DicomStatus, result.Reason);
         }
     }
 
