@@ -9,7 +9,7 @@
 # Prints instances/s per receiver, the ratio, and the service's peak resident memory.
 #
 # Usage: scripts/bench/stow.sh [N] [BATCH] [C]      (default 1000 50 4)
-#        RECEIVERS=qcpipe scripts/bench/stow.sh       only some receivers
+#        RECEIVERS=qcpipe scripts/bench/stow.sh       only some receivers (RECEIVERS=none: none, e.g. with BIG=1)
 #        BIG=1 scripts/bench/stow.sh                  also: 4 clients each posting one ~1 GB body (2000 images) to the
 #                                                     service, chunked; prints its peak memory
 set -euo pipefail
@@ -113,6 +113,7 @@ post_all() { # DIR URL LOG [chunked]
 }
 
 declare -A RATE
+[ "$RECEIVERS" = none ] && RECEIVERS=""
 for r in $RECEIVERS; do
   data="$WORK/$r"; start_receiver "$r" "$data"
   post_all "$WORK/warmbody/0" "$URL" "$data.warm.log"
