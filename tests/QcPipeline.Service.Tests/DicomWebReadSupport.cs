@@ -7,7 +7,7 @@ using QcPipeline.Dicom.IO;
 namespace QcPipeline.Service.Tests;
 
 /// <summary>One service with a known set of studies, loaded over DIMSE (storescu), shared by the QIDO-RS and WADO-RS tests.</summary>
-public sealed class DicomWebReadFixture : IAsyncLifetime
+public class DicomWebReadFixture : IAsyncLifetime
 {
     public InProcessService Service { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
@@ -33,7 +33,10 @@ public sealed class DicomWebReadFixture : IAsyncLifetime
 
     public static byte[] MultiFramePixels { get; } = Enumerable.Range(0, 3 * 4 * 5 * 2).Select(i => (byte)(i * 7 + 1)).ToArray();
 
-    public async Task InitializeAsync()
+    /// <summary>Extra service arguments (the PostgreSQL variant puts the index there).</summary>
+    protected virtual Task<string[]> ServiceArgsAsync() => Task.FromResult<string[]>([]);
+
+    public virtual async Task InitializeAsync()
     {
         StudyAFiles = Support.MakeCtFiles(Path.Combine(Input, "a"), 2, StudyA, SeriesA);
         foreach (var f in StudyAFiles)
@@ -78,11 +81,11 @@ public sealed class DicomWebReadFixture : IAsyncLifetime
             FileBySop[RleSop] = path;
         }
 
-        Service = await InProcessService.StartAsync(extraArgs: ["--Storage:Fsync=false"]);
+        Service = await InProcessService.StartAsync(extraArgs: ["--Storage:Fsync=false", .. await ServiceArgsAsync()]);
         Http = Service.CreateHttpClient();
         var r = await Support.StoreScuAsync(Service.DicomPort, FileBySop.Values.ToList(), options: ["-xr"]); // -xr: propose RLE Lossless too, so the RLE file is stored as RLE
         Assert.True(r.ExitCode == 0, r.All);
-        Assert.Equal(5, Support.Rows(Service.DbPath).Count);
+        if (File.Exists(Service.DbPath)) Assert.Equal(5, Support.Rows(Service.DbPath).Count);
     }
 
     internal static DicomDataset Small(string study, string series, string sop, string name, string id, string date, string modality, string station, int frames, int seriesNumber)
@@ -124,12 +127,38 @@ public sealed class DicomWebReadFixture : IAsyncLifetime
     /// <summary>The stored copy of an instance (what WADO-RS must return byte for byte).</summary>
     public string StoredPath(string study, string series, string sop) => Path.Combine(Service.DataPath, "instances", study, series, sop + ".dcm");
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Http?.Dispose();
         if (Service is not null) await Service.DisposeAsync();
         Support.TryDeleteDir(Input);
     }
+}
+
+/// <summary>The same data with the index on a real PostgreSQL (a private cluster, <see cref="PostgresFixture"/>): the query
+/// paths (LIKE, upper(), date ranges) run in PostgreSQL.</summary>
+public sealed class DicomWebReadPostgresFixture : DicomWebReadFixture
+{
+    private readonly PostgresFixture _pg = new();
+
+    protected override async Task<string[]> ServiceArgsAsync()
+    {
+        await _pg.InitializeAsync();
+        var cs = await _pg.CreateDatabaseAsync();
+        return ["--Database:Provider=Postgres", $"--Database:ConnectionString={cs}"];
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _pg.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class DicomWebReadPostgresCollection : ICollectionFixture<DicomWebReadPostgresFixture>
+{
+    public const string Name = "DicomWebReadPostgres";
 }
 
 [CollectionDefinition(Name)]

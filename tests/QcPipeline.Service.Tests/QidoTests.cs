@@ -8,7 +8,7 @@ namespace QcPipeline.Service.Tests;
 /// <summary>QIDO-RS (PS3.18 §10.6) against instances stored over DIMSE: each matching key, date ranges, wildcards,
 /// includefield, paging, bad parameters, the character-set round trip.</summary>
 [Collection(DicomWebReadCollection.Name)]
-public sealed class QidoTests(DicomWebReadFixture f)
+public class QidoTests(DicomWebReadFixture f)
 {
     private const string StudyUidTag = "0020000D", SeriesUidTag = "0020000E", SopUidTag = "00080018";
 
@@ -205,3 +205,7 @@ public sealed class QidoTests(DicomWebReadFixture f)
         Assert.Equal(HttpStatusCode.NotAcceptable, rsp.StatusCode);
     }
 }
+
+/// <summary>Every QIDO-RS test again with the index on PostgreSQL.</summary>
+[Collection(DicomWebReadPostgresCollection.Name)]
+public sealed class QidoPostgresTests(DicomWebReadPostgresFixture f) : QidoTests(f);
