@@ -168,4 +168,50 @@ public sealed class BusTests(RabbitMqFixture rabbit)
             await host.StopAsync();
         }
     }
+
+    [Fact]
+    public async Task A_broker_outage_leaves_the_service_ready_with_the_bus_degraded_and_stores_go_on()
+    {
+        var vhost = await NewVirtualHostAsync();
+        var input = Support.NewTempDir("qcin");
+        await using var svc = await InProcessService.StartAsync(null, rabbit.BusArgs($"--Bus:RabbitMq:VirtualHost={vhost}"));
+        try
+        {
+            using var http = svc.CreateHttpClient();
+            await svc.Services.GetRequiredService<IBusControl>().WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(60));
+            using (var ready = await http.GetAsync("health/ready"))
+                Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+
+            await rabbit.HaltAsync();
+            try
+            {
+                string body = "";
+                var until = DateTime.UtcNow.AddSeconds(30);
+                System.Net.HttpStatusCode code;
+                do
+                {
+                    using var ready = await http.GetAsync("health/ready");
+                    code = ready.StatusCode;
+                    body = await ready.Content.ReadAsStringAsync();
+                    if (body.Contains("\"bus\":{\"status\":\"Degraded\"", StringComparison.Ordinal)) break;
+                    await Task.Delay(200);
+                } while (DateTime.UtcNow < until);
+                Assert.Contains("\"bus\":{\"status\":\"Degraded\"", body, StringComparison.Ordinal);
+                Assert.Equal(System.Net.HttpStatusCode.OK, code);
+
+                var files = Support.MakeCtFiles(input, 2);
+                var store = await Support.StoreScuAsync(svc.DicomPort, files.Select(f => f.Path));
+                Assert.True(store.ExitCode == 0, store.All);
+                Assert.All(Support.StoreResponses(store.All).Values, v => Assert.Equal("Success", v));
+            }
+            finally
+            {
+                await rabbit.ResumeAsync();
+            }
+        }
+        finally
+        {
+            Support.TryDeleteDir(input);
+        }
+    }
 }

@@ -28,6 +28,13 @@ public static class BusServiceCollectionExtensions
         services.AddMassTransit(x =>
         {
             x.SetKebabCaseEndpointNameFormatter();
+            // In /health/ready as "bus", but a broker outage reports Degraded (HTTP 200), not Unhealthy: ingest goes on
+            // accepting and keeps what it must publish in the outbox, so a receiver must not be taken out of service for it.
+            x.ConfigureHealthCheckOptions(h =>
+            {
+                h.Name = "bus";
+                h.MinimalFailureStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded;
+            });
             configure?.Invoke(x);
             x.AddConfigureEndpointsCallback((context, _, endpoint) =>
             {
