@@ -259,7 +259,7 @@ public sealed class IncomingInstance : IAsyncDisposable
             _service.CreateDirectoryDurably(dir);
             // rename(2) over an older version is atomic: a reader sees the old or the new file, never a mix.
             File.Move(_tempPath, final, overwrite: true);
-            if (_service.Fsync) FileSync.SyncDirectory(dir);
+            if (_service.Fsync) await _service.DirectorySync.SyncAsync(dir).ConfigureAwait(false);
 
             IndexCommitResult commit;
             try

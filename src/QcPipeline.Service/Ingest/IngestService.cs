@@ -66,6 +66,9 @@ public sealed class IngestService
 
     private readonly Lock _directoryLock = new();
 
+    /// <summary>Directory fsyncs after renames, grouped across concurrent instances of one folder.</summary>
+    internal DirectorySyncGroup DirectorySync { get; } = new(FileSync.SyncDirectory);
+
     /// <summary>Creates a study/series folder durably. One at a time: a second caller must not see the folder (and skip
     /// its own sync) before the first has synced the parent that holds its entry.</summary>
     internal void CreateDirectoryDurably(string dir)
