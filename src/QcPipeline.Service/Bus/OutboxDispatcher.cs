@@ -11,13 +11,15 @@ namespace QcPipeline.Service.Bus;
 /// publish (broker down, publish timeout) stops the round; the row stays, its attempt is counted, and the dispatcher backs
 /// off exponentially (<c>Pipeline:OutboxMinBackoff</c> doubling to <c>Pipeline:OutboxMaxBackoff</c>) before it tries again,
 /// so a broker outage delays messages and loses none. Delivery is at least once: a crash between the publish and the stamp
-/// publishes the row again, and the consumers are idempotent. Woken by <see cref="OutboxSignal"/> after each commit, else it
+/// publishes the row again, and the consumers are idempotent. Nothing is published while the bus reports itself unhealthy. Woken by <see cref="OutboxSignal"/> after each commit, else it
 /// polls. On PostgreSQL the batch is locked (<c>FOR UPDATE SKIP LOCKED</c>) so several processes share the outbox without
 /// publishing a row twice. Dispatched rows are deleted after <c>Pipeline:OutboxRetention</c>.</summary>
-public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, IBus bus, OutboxSignal signal, IOptions<PipelineOptions> options,
+public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, IBusControl bus, OutboxSignal signal, IOptions<PipelineOptions> options,
     OutboxMetrics metrics, TimeProvider time, ILogger<OutboxDispatcher> logger) : BackgroundService
 {
     private sealed class PublishFailedException(Exception inner) : Exception("publish failed", inner);
+
+    private sealed class BusNotReadyException() : Exception("the bus is not connected");
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -67,6 +69,9 @@ public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, 
         await using (db.ConfigureAwait(false))
         {
             metrics.Pending.Set(await db.Outbox.CountAsync(r => r.DispatchedAt == null, ct).ConfigureAwait(false));
+            // Publish only to a bus that is up with its endpoints: while the broker is down a publish would only wait for its
+            // timeout, and after a first start the consumers' bindings must exist before a message is routed to them.
+            if (bus.CheckHealth().Status != BusHealthStatus.Healthy) throw new BusNotReadyException();
             var postgres = db is PostgresIndexDbContext;
             // SQLite: no transaction while publishing (it would hold the database's write lock against ingest); one process
             // uses a SQLite file, so nothing else dispatches these rows.
