@@ -17,4 +17,8 @@ public sealed class SeriesAssemblyPostgresTests(PostgresFixture pg)
     [Fact]
     public async Task A_claim_not_finished_within_the_claim_timeout_is_claimed_again_on_postgres() =>
         await SeriesAssemblyScenarios.TimedOutClaimIsClaimedAgainAsync(await PgArgs());
+
+    [Fact]
+    public async Task New_instances_reopen_an_analysed_series_for_a_new_claim_on_postgres() =>
+        await SeriesAssemblyScenarios.NewInstancesReopenAnAnalysedSeriesAsync(await PgArgs());
 }

@@ -174,4 +174,56 @@ internal static class SeriesAssemblyScenarios
         Assert.Equal(c.ClaimId, rows[stale].ClaimId);
         Assert.Equal(SeriesSweeper.InstanceName, rows[stale].ClaimedBy);
     }
+
+    /// <summary>After the first analysis, a replacement of one instance and a new instance re-open the series: both get an
+    /// InstanceStored row (the replacement as version 2), the count counts the new instance only, and the series is claimed
+    /// and analysed again under a new claim with all 4 instances; the first claim's results stay.</summary>
+    public static async Task NewInstancesReopenAnAnalysedSeriesAsync(params string[] args)
+    {
+        var input = Support.NewTempDir("qcin");
+        await using var svc = await InProcessService.StartAsync(null, [.. FastPipeline, .. args]);
+        try
+        {
+            var files = Support.MakeCtFiles(input, 3);
+            var seriesUid = files[0].SeriesUid;
+            var store = await Support.StoreScuAsync(svc.DicomPort, files.Select(f => f.Path));
+            Assert.True(store.ExitCode == 0, store.All);
+            var first = await Eventually(() => SeriesAsync(svc, seriesUid), s => s?.State == SeriesRecord.Analyzed, TimeSpan.FromSeconds(90));
+            Assert.Equal(SeriesRecord.Analyzed, first?.State);
+
+            var replaced = Path.Combine(input, "replaced.dcm");
+            Support.WriteVariant(replaced, files[0].StudyUid, seriesUid, files[0].SopInstanceUid, 1, "QC CT REPLACED");
+            var added = Path.Combine(input, "added.dcm");
+            var addedSop = Support.NewUid();
+            Support.WriteVariant(added, files[0].StudyUid, seriesUid, addedSop, 4, null);
+            var more = await Support.StoreScuAsync(svc.DicomPort, [replaced, added]);
+            Assert.True(more.ExitCode == 0, more.All);
+            Assert.All(new[] { replaced, added }, f => Assert.Equal("Success", Support.StoreResponses(more.All)[f]));
+
+            var second = await Eventually(() => SeriesAsync(svc, seriesUid), s => s?.State == SeriesRecord.Analyzed && s.ClaimId != first!.ClaimId,
+                TimeSpan.FromSeconds(90));
+            Assert.NotNull(second);
+            Assert.Equal(SeriesRecord.Analyzed, second.State);
+            Assert.NotEqual(first!.ClaimId, second.ClaimId);
+            Assert.Equal(4, second.InstanceCount);
+
+            var outbox = await Eventually(() => OutboxAsync(svc), rows => rows.All(r => r.DispatchedAt is not null), TimeSpan.FromSeconds(30));
+            var stored = outbox.Where(r => r.MessageType == nameof(InstanceStored))
+                .Select(r => (InstanceStored)OutboxMessages.Deserialize(r.MessageType, r.Payload)).ToList();
+            Assert.Equal(5, stored.Count);
+            Assert.Single(stored, m => m.SopInstanceUid == files[0].SopInstanceUid && m.Version == 2);
+            Assert.Single(stored, m => m.SopInstanceUid == addedSop && m.Version == 1);
+            var commands = outbox.Where(r => r.MessageType == nameof(AnalyzeSeries))
+                .Select(r => (AnalyzeSeries)OutboxMessages.Deserialize(r.MessageType, r.Payload)).ToList();
+            Assert.Equal([(first.ClaimId!.Value, 3), (second.ClaimId!.Value, 4)], commands.Select(c => (c.ClaimId, c.InstanceCount)));
+
+            var results = await ResultsAsync(svc, seriesUid);
+            Assert.Equal(new[] { first.ClaimId.Value, second.ClaimId.Value }.Order(), results.Select(r => r.ClaimId).Distinct().Order());
+            Assert.All(results.Where(r => r.ClaimId == second.ClaimId), r => Assert.Equal(4, r.InstanceCount));
+        }
+        finally
+        {
+            Support.TryDeleteDir(input);
+        }
+    }
 }

@@ -14,4 +14,8 @@ public sealed class SeriesAssemblyTests
     [Fact]
     public Task A_claim_not_finished_within_the_claim_timeout_is_claimed_again() =>
         SeriesAssemblyScenarios.TimedOutClaimIsClaimedAgainAsync();
+
+    [Fact]
+    public Task New_instances_reopen_an_analysed_series_for_a_new_claim() =>
+        SeriesAssemblyScenarios.NewInstancesReopenAnAnalysedSeriesAsync();
 }
