@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace QcPipeline.Service.Tests;
 
 /// <summary>Series assembly and the outbox on the embedded defaults: SQLite and the in-memory bus.</summary>
@@ -18,4 +20,15 @@ public sealed class SeriesAssemblyTests
     [Fact]
     public Task New_instances_reopen_an_analysed_series_for_a_new_claim() =>
         SeriesAssemblyScenarios.NewInstancesReopenAnAnalysedSeriesAsync();
+
+    [Theory]
+    [InlineData("--Pipeline:QuietPeriod=00:00:00", "Pipeline:QuietPeriod")]
+    [InlineData("--Pipeline:ClaimTimeout=00:00:00", "Pipeline:ClaimTimeout")]
+    [InlineData("--Pipeline:OutboxBatchSize=0", "Pipeline:OutboxBatchSize")]
+    [InlineData("--Pipeline:OutboxMinBackoff=00:01:00", "Pipeline:OutboxMinBackoff")] // above the 30 s maximum
+    public async Task Invalid_pipeline_settings_stop_the_service_at_start(string arg, string key)
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => InProcessService.StartAsync(null, _ => { }, arg));
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+    }
 }
