@@ -27,6 +27,7 @@ public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, 
         var o = options.Value;
         var backoff = TimeSpan.Zero;
         var nextCleanup = DateTimeOffset.MinValue;
+        var waitingForBus = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             bool more;
@@ -35,6 +36,7 @@ public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, 
                 more = await DispatchOnceAsync(stoppingToken).ConfigureAwait(false);
                 if (backoff != TimeSpan.Zero) logger.LogInformation("Outbox: publishing again");
                 backoff = TimeSpan.Zero;
+                waitingForBus = false;
                 if (time.GetUtcNow() >= nextCleanup)
                 {
                     await DeleteDispatchedAsync(stoppingToken).ConfigureAwait(false);
@@ -49,7 +51,16 @@ public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, 
             {
                 backoff = backoff == TimeSpan.Zero ? o.OutboxMinBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, o.OutboxMaxBackoff.Ticks));
                 var cause = ex is PublishFailedException { InnerException: { } inner } ? inner : ex;
-                logger.LogWarning("Outbox: dispatch failed ({ExceptionType}); retrying in {Backoff}", cause.GetType().Name, backoff);
+                if (cause is BusNotReadyException)
+                {
+                    // Normal at start (the bus connects in the background) and during a broker outage: said once, not per round.
+                    if (!waitingForBus) logger.LogInformation("Outbox: waiting for the bus to be healthy; messages are kept meanwhile");
+                    waitingForBus = true;
+                }
+                else
+                {
+                    logger.LogWarning("Outbox: dispatch failed ({ExceptionType}); retrying in {Backoff}", cause.GetType().Name, backoff);
+                }
                 try { await Task.Delay(backoff, time, stoppingToken).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
                 continue;
