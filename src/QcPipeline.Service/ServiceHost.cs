@@ -33,6 +33,7 @@ public static class ServiceHost
             .AddResults()
             .AddIngest(builder.Configuration)
             .AddWorkers(builder.Configuration)
+            .AddPipeline(builder.Configuration)
             .AddBus(builder.Configuration, bus => bus.AddConsumer<AnalyzeSeriesConsumer>())
             .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)

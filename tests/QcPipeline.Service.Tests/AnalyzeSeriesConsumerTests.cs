@@ -25,7 +25,8 @@ public sealed class AnalyzeSeriesConsumerTests
     public async Task A_stored_CT_water_series_is_analysed_once_per_claim()
     {
         var input = Support.NewTempDir("qcin");
-        await using var svc = await InProcessService.StartAsync();
+        // The sweeper is off: this test sends its own AnalyzeSeries commands and counts what they write.
+        await using var svc = await InProcessService.StartAsync(null, "--Pipeline:SweeperEnabled=false");
         try
         {
             var files = Support.MakeCtFiles(input, 3);

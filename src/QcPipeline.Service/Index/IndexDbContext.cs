@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using QcPipeline.Service.Bus;
 
 namespace QcPipeline.Service.Index;
 
@@ -66,12 +67,57 @@ public sealed class IngestEventRecord
     public string? CallingAe { get; set; }
 }
 
+/// <summary>A message to publish, written in the same transaction as the change it announces (transactional outbox): a
+/// broker outage delays it, nothing loses it. <see cref="OutboxDispatcher"/> publishes rows in id order and stamps
+/// <see cref="DispatchedAt"/>; dispatched rows are deleted after <c>Pipeline:OutboxRetention</c>.</summary>
+public sealed class OutboxRecord
+{
+    public long Id { get; set; }
+    /// <summary>The contract's name (<c>InstanceStored</c>, <c>AnalyzeSeries</c>).</summary>
+    public required string MessageType { get; set; }
+    /// <summary>The message as JSON (UIDs and paths, never patient values).</summary>
+    public required string Payload { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? DispatchedAt { get; set; }
+    public int Attempts { get; set; }
+    /// <summary>The last publish failure: the exception type only (short, no message content).</summary>
+    public string? LastError { get; set; }
+}
+
+/// <summary>Series assembly: one row per series, upserted with every index commit of one of its instances. The sweeper
+/// claims series quiet for <c>Pipeline:QuietPeriod</c> (open → claimed, with a new <see cref="ClaimId"/> and an
+/// AnalyzeSeries outbox row); the worker marks the claim analyzed; a new instance re-opens the series.</summary>
+public sealed class SeriesRecord
+{
+    public const string Open = "open", Claimed = "claimed", Analyzed = "analyzed";
+
+    public long Id { get; set; }
+    public required string SeriesInstanceUid { get; set; }
+    public required string StudyInstanceUid { get; set; }
+    public string? Modality { get; set; }
+    /// <summary>Instances inserted into the series (replacements do not count).</summary>
+    public int InstanceCount { get; set; }
+    public DateTimeOffset FirstInstanceAt { get; set; }
+    /// <summary>Commit time of the newest instance (or replacement) of the series.</summary>
+    public DateTimeOffset LastInstanceAt { get; set; }
+    /// <summary><see cref="Open"/>, <see cref="Claimed"/> or <see cref="Analyzed"/>.</summary>
+    public required string State { get; set; }
+    public Guid? ClaimId { get; set; }
+    public DateTimeOffset? ClaimedAt { get; set; }
+    /// <summary>The process that claimed it (host name and process id).</summary>
+    public string? ClaimedBy { get; set; }
+    /// <summary>Incremented by every change (optimistic concurrency token).</summary>
+    public int Version { get; set; }
+}
+
 /// <summary>The index. Each provider has its own subclass so that each has its own migrations
 /// (<c>Index/Migrations/Sqlite</c>, <c>Index/Migrations/Postgres</c>); the model is the same.</summary>
 public abstract class IndexDbContext(DbContextOptions options) : DbContext(options)
 {
     public DbSet<InstanceRecord> Instances => Set<InstanceRecord>();
     public DbSet<IngestEventRecord> IngestEvents => Set<IngestEventRecord>();
+    public DbSet<OutboxRecord> Outbox => Set<OutboxRecord>();
+    public DbSet<SeriesRecord> Series => Set<SeriesRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -114,9 +160,56 @@ public abstract class IndexDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.Source).HasMaxLength(16);
             e.Property(x => x.CallingAe).HasMaxLength(16);
         });
+        modelBuilder.Entity<OutboxRecord>(e =>
+        {
+            e.ToTable("Outbox");
+            e.HasKey(x => x.Id);
+            // The dispatcher's query (undispatched, in id order) and the retention clean-up (dispatched before a time).
+            e.HasIndex(x => new { x.DispatchedAt, x.Id });
+            e.Property(x => x.MessageType).HasMaxLength(64);
+            e.Property(x => x.LastError).HasMaxLength(200);
+        });
+        modelBuilder.Entity<SeriesRecord>(e =>
+        {
+            e.ToTable("Series");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => x.SeriesInstanceUid).IsUnique();
+            // The sweeper's query: open and quiet since a time; claimed since a time (timed-out claims).
+            e.HasIndex(x => new { x.State, x.LastInstanceAt });
+            e.HasIndex(x => x.ClaimId);
+            e.Property(x => x.SeriesInstanceUid).HasMaxLength(64);
+            e.Property(x => x.StudyInstanceUid).HasMaxLength(64);
+            e.Property(x => x.Modality).HasMaxLength(16);
+            e.Property(x => x.State).HasMaxLength(16);
+            e.Property(x => x.ClaimedBy).HasMaxLength(128);
+            e.Property(x => x.Version).IsConcurrencyToken();
+        });
     }
 }
 
-public sealed class SqliteIndexDbContext(DbContextOptions<SqliteIndexDbContext> options) : IndexDbContext(options);
+public sealed class SqliteIndexDbContext(DbContextOptions<SqliteIndexDbContext> options) : IndexDbContext(options)
+{
+    /// <summary>SQLite has no date type: the outbox's and the series' times are UTC ticks (integers), so the sweeper and the
+    /// dispatcher compare them in SQL. (The older Instances/IngestEvents columns keep EF's text form.)</summary>
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        var ticks = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
+            v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
+        var nullableTicks = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset?, long?>(
+            v => v.HasValue ? v.Value.UtcTicks : null, v => v.HasValue ? new DateTimeOffset(v.Value, TimeSpan.Zero) : null);
+        modelBuilder.Entity<OutboxRecord>(e =>
+        {
+            e.Property(x => x.CreatedAt).HasConversion(ticks);
+            e.Property(x => x.DispatchedAt).HasConversion(nullableTicks);
+        });
+        modelBuilder.Entity<SeriesRecord>(e =>
+        {
+            e.Property(x => x.FirstInstanceAt).HasConversion(ticks);
+            e.Property(x => x.LastInstanceAt).HasConversion(ticks);
+            e.Property(x => x.ClaimedAt).HasConversion(nullableTicks);
+        });
+    }
+}
 
 public sealed class PostgresIndexDbContext(DbContextOptions<PostgresIndexDbContext> options) : IndexDbContext(options);

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace QcPipeline.Service.Index;
@@ -12,6 +13,8 @@ public static class IndexServiceCollectionExtensions
         services.AddOptions<DatabaseOptions>().Bind(configuration.GetSection(DatabaseOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
         services.AddSingleton<IDbContextFactory<IndexDbContext>, IndexDbContextFactory>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<Bus.OutboxSignal>();
         services.AddSingleton<IndexWriter>();
         services.AddHostedService<IndexInitializer>();
         return services;

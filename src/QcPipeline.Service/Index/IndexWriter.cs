@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
+using QcPipeline.Service.Bus;
 
 namespace QcPipeline.Service.Index;
 
@@ -35,7 +37,9 @@ public sealed record IndexCommitResult(IndexCommitKind Kind, string? PreviousPat
 
 /// <summary>Group commit: one background writer takes every pending index entry from concurrent associations and commits
 /// them in one transaction, so the fsync of the database is shared by all the instances that arrived meanwhile.
-/// Callers await their own entry's result; a failed batch is retried entry by entry so one bad entry fails alone.</summary>
+/// Callers await their own entry's result; a failed batch is retried entry by entry so one bad entry fails alone.
+/// In the same transaction as each inserted or replaced instance it upserts the instance's <see cref="SeriesRecord"/>
+/// (series assembly) and adds an <see cref="InstanceStored"/> row to the outbox; an unchanged duplicate writes neither.</summary>
 public sealed class IndexWriter : IAsyncDisposable, IDisposable
 {
     private sealed record Pending(IndexEntry Entry, TaskCompletionSource<IndexCommitResult> Done);
@@ -45,10 +49,14 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
     private readonly ILogger<IndexWriter> _logger;
     private readonly int _maxBatch;
     private readonly Task _loop;
+    private readonly OutboxSignal _signal;
+    private readonly TimeProvider _time;
 
-    public IndexWriter(IDbContextFactory<IndexDbContext> factory, IOptions<DatabaseOptions> options, ILogger<IndexWriter> logger)
+    public IndexWriter(IDbContextFactory<IndexDbContext> factory, IOptions<DatabaseOptions> options, OutboxSignal signal, TimeProvider time, ILogger<IndexWriter> logger)
     {
         _factory = factory;
+        _signal = signal;
+        _time = time;
         _logger = logger;
         _maxBatch = options.Value.MaxBatchSize;
         _loop = Task.Run(RunAsync);
@@ -119,8 +127,10 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
         {
             if (db.Database.GetDbConnection().State != System.Data.ConnectionState.Open)
                 await db.Database.OpenConnectionAsync().ConfigureAwait(false);
-            var results = await CommitBatchAsync(db, batch).ConfigureAwait(false);
+            var results = await CommitBatchAsync(db, batch, _time.GetUtcNow()).ConfigureAwait(false);
             db.ChangeTracker.Clear();
+            // Every result but Unchanged added an outbox row: wake the dispatcher.
+            if (results.Any(r => r.Kind != IndexCommitKind.Unchanged)) _signal.Notify();
             return results;
         }
         catch
@@ -132,14 +142,16 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
         }
     }
 
-    private static async Task<IndexCommitResult[]> CommitBatchAsync(IndexDbContext db, List<Pending> batch)
+    private static async Task<IndexCommitResult[]> CommitBatchAsync(IndexDbContext db, List<Pending> batch, DateTimeOffset now)
     {
         // Nearly every entry is a new instance: insert those with plain SQL (EF's change tracking and SaveChanges were
         // most of the commit's cost). Anything else — a UID already indexed, or twice in the batch — goes through EF.
-        if (await TryInsertAllNewAsync(db, batch).ConfigureAwait(false) is { } inserted) return inserted;
+        if (await TryInsertAllNewAsync(db, batch, now).ConfigureAwait(false) is { } inserted) return inserted;
         {
-            // No explicit transaction: this writer is the only one that changes rows while the service runs, and
-            // SaveChanges commits the whole batch (rows and events) atomically in its own transaction.
+            // One transaction: the instance rows and events (SaveChanges), then the series upserts and outbox rows, which need
+            // the rows' ids.
+            var efTx = await db.Database.BeginTransactionAsync().ConfigureAwait(false);
+            await using (efTx.ConfigureAwait(false))
             {
                 Dictionary<string, InstanceRecord> rows;
                 if (batch.Count == 1)
@@ -156,6 +168,7 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                     rows = await db.Instances.Where(i => uids.Contains(i.SopInstanceUid)).ToDictionaryAsync(i => i.SopInstanceUid, StringComparer.Ordinal).ConfigureAwait(false);
                 }
                 var results = new IndexCommitResult[batch.Count];
+                var written = new (InstanceRecord Row, int Version)[batch.Count];
                 for (int i = 0; i < batch.Count; i++)
                 {
                     var e = batch[i].Entry;
@@ -203,8 +216,21 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                         if (e.Attributes is { } a) a.ApplyTo(row);
                         row.Version++;
                     }
+                    written[i] = (row, row.Version);
                 }
                 await db.SaveChangesAsync().ConfigureAwait(false);
+                var tx = efTx.GetDbTransaction();
+                var pipeline = new PipelineCommands(db, tx);
+                await using (pipeline.ConfigureAwait(false))
+                {
+                    for (int i = 0; i < batch.Count; i++)
+                    {
+                        if (results[i].Kind == IndexCommitKind.Unchanged) continue;
+                        var (row, version) = written[i];
+                        await pipeline.AddAsync(batch[i].Entry, row.Id, version, results[i].Kind == IndexCommitKind.Inserted, now).ConfigureAwait(false);
+                    }
+                }
+                await efTx.CommitAsync().ConfigureAwait(false);
                 return results;
             }
         }
@@ -213,7 +239,7 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
     /// <summary>Inserts every entry of the batch in one transaction when none of their UIDs is indexed yet (and none
     /// repeats within the batch); returns null, having changed nothing, otherwise. The SQL is plain enough for both
     /// SQLite and PostgreSQL; table and column names are those of the EF model (and so of the migrations).</summary>
-    private static async Task<IndexCommitResult[]?> TryInsertAllNewAsync(IndexDbContext db, List<Pending> batch)
+    private static async Task<IndexCommitResult[]?> TryInsertAllNewAsync(IndexDbContext db, List<Pending> batch, DateTimeOffset now)
     {
         var uids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in batch) if (!uids.Add(p.Entry.SopInstanceUid)) return null;
@@ -246,6 +272,7 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                         "TransferSyntaxUid", "Path", "Size", "Sha256", "ReceivedAt", "Source", "CallingAe", "Version", "Client", "HasQueryAttributes",
                         {{AttributeColumns}})
                     VALUES (@sop, @cls, @study, @series, @modality, @ts, @path, @size, @sha, @at, @source, @ae, 1, @client, @hasattrs, {{AttributeParameters}})
+                    RETURNING "Id"
                     """;
                 var sop = Parameter(insert, "@sop", "");
                 var cls = Parameter(insert, "@cls", "");
@@ -263,6 +290,8 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                 var hasAttrs = Parameter(insert, "@hasattrs", false);
                 var attrs = new System.Data.Common.DbParameter[IndexAttributes.ColumnNames.Length];
                 for (int i = 0; i < attrs.Length; i++) attrs[i] = Parameter(insert, "@a" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), DBNull.Value);
+                var pipeline = new PipelineCommands(db, tx);
+                await using var pipelineScope = pipeline.ConfigureAwait(false);
                 foreach (var p in batch)
                 {
                     var e = p.Entry;
@@ -282,7 +311,8 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                     hasAttrs.Value = e.Attributes is not null;
                     var values = e.Attributes?.Values();
                     for (int i = 0; i < attrs.Length; i++) attrs[i].Value = values?[i] ?? DBNull.Value;
-                    await insert.ExecuteNonQueryAsync().ConfigureAwait(false);
+                    var id = Convert.ToInt64(await insert.ExecuteScalarAsync().ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+                    await pipeline.AddAsync(e, id, 1, inserted: true, now).ConfigureAwait(false);
                 }
             }
             await tx.CommitAsync().ConfigureAwait(false);
@@ -290,6 +320,70 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
         var results = new IndexCommitResult[batch.Count];
         Array.Fill(results, new IndexCommitResult(IndexCommitKind.Inserted));
         return results;
+    }
+
+    /// <summary>The series upsert and the outbox insert, prepared once per batch on the batch's transaction. Plain SQL that
+    /// SQLite (3.24+) and PostgreSQL both run: <c>INSERT … ON CONFLICT … DO UPDATE</c> is atomic on both, so a concurrent
+    /// sweeper claim (PostgreSQL: row lock) and this upsert serialize, and a claimed or analyzed series that gets a new
+    /// instance is re-opened.</summary>
+    private sealed class PipelineCommands : IAsyncDisposable
+    {
+        private readonly bool _sqlite;
+        private readonly System.Data.Common.DbCommand _series, _outbox;
+        private readonly System.Data.Common.DbParameter _sUid, _sStudy, _sModality, _sInc, _sNow, _oType, _oPayload, _oAt;
+
+        public PipelineCommands(IndexDbContext db, System.Data.Common.DbTransaction tx)
+        {
+            _sqlite = db is SqliteIndexDbContext;
+            var conn = db.Database.GetDbConnection();
+            _series = conn.CreateCommand();
+            _series.Transaction = tx;
+            _series.CommandText = """
+                INSERT INTO "Series" ("SeriesInstanceUid", "StudyInstanceUid", "Modality", "InstanceCount", "FirstInstanceAt", "LastInstanceAt", "State", "Version")
+                VALUES (@uid, @study, @modality, @inc, @now, @now, 'open', 1)
+                ON CONFLICT ("SeriesInstanceUid") DO UPDATE SET
+                    "InstanceCount" = "Series"."InstanceCount" + @inc,
+                    "LastInstanceAt" = @now,
+                    "Modality" = COALESCE("Series"."Modality", @modality),
+                    "State" = 'open',
+                    "Version" = "Series"."Version" + 1
+                """;
+            _sUid = Parameter(_series, "@uid", "");
+            _sStudy = Parameter(_series, "@study", "");
+            _sModality = Parameter(_series, "@modality", DBNull.Value);
+            _sModality.DbType = System.Data.DbType.String;
+            _sInc = Parameter(_series, "@inc", 0);
+            _sNow = Parameter(_series, "@now", DBNull.Value);
+            _outbox = conn.CreateCommand();
+            _outbox.Transaction = tx;
+            _outbox.CommandText = """INSERT INTO "Outbox" ("MessageType", "Payload", "CreatedAt", "Attempts") VALUES (@type, @payload, @at, 0)""";
+            _oType = Parameter(_outbox, "@type", "");
+            _oPayload = Parameter(_outbox, "@payload", "");
+            _oAt = Parameter(_outbox, "@at", DBNull.Value);
+        }
+
+        public async Task AddAsync(IndexEntry e, long instanceId, int version, bool inserted, DateTimeOffset now)
+        {
+            var time = OutboxMessages.DbTime(now, _sqlite);
+            _sUid.Value = e.SeriesInstanceUid;
+            _sStudy.Value = e.StudyInstanceUid;
+            _sModality.Value = (object?)e.Modality ?? DBNull.Value;
+            _sInc.Value = inserted ? 1 : 0;
+            _sNow.Value = time;
+            await _series.ExecuteNonQueryAsync().ConfigureAwait(false);
+            var (type, payload) = OutboxMessages.Serialize(new InstanceStored(instanceId, e.SopInstanceUid, e.SopClassUid, e.StudyInstanceUid,
+                e.SeriesInstanceUid, e.Modality, e.Path, version, e.Source, e.ReceivedAt));
+            _oType.Value = type;
+            _oPayload.Value = payload;
+            _oAt.Value = time;
+            await _outbox.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _series.DisposeAsync().ConfigureAwait(false);
+            await _outbox.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private static readonly string AttributeColumns = string.Join(", ", IndexAttributes.ColumnNames.Select(c => $"\"{c}\""));
