@@ -61,7 +61,7 @@ start_receiver() { # NAME DATADIR PORT -> sets AE, RPID
     qcpipe|qcpipe-nofsync)
       AE=QCPIPE
       local fsync=true; [ "$name" = qcpipe-nofsync ] && fsync=false
-      QC__Storage__Fsync=$fsync QC__Dicom__Port=$port QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$(free_port)" \
+      QC__Pipeline__SweeperEnabled=false QC__Storage__Fsync=$fsync QC__Dicom__Port=$port QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$(free_port)" \
         Logging__LogLevel__Default=Warning dotnet "$SERVICE_DLL" >"$data.log" 2>&1 &
       RPID=$!; SERVICE_PID=$RPID ;;
     floor)

@@ -83,7 +83,7 @@ start_receiver() { # NAME DATADIR -> sets URL, RPID
   case "$name" in
     qcpipe|qcpipe-nofsync)
       local fsync=true; [ "$name" = qcpipe-nofsync ] && fsync=false
-      QC__Storage__Fsync=$fsync QC__Dicom__Port="$(free_port)" QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$http" \
+      QC__Pipeline__SweeperEnabled=false QC__Storage__Fsync=$fsync QC__Dicom__Port="$(free_port)" QC__Storage__DataPath="$data" QC__Http__Urls="http://127.0.0.1:$http" \
         Logging__LogLevel__Default=Warning dotnet "$SERVICE_DLL" >"$data.log" 2>&1 &
       RPID=$!; URL="http://127.0.0.1:$http/dicom-web/studies"; wait_http "http://127.0.0.1:$http/health/ready" ;;
     orthanc)

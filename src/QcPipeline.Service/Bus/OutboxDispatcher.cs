@@ -66,13 +66,22 @@ public sealed class OutboxDispatcher(IDbContextFactory<IndexDbContext> factory, 
                 continue;
             }
             if (more) continue;
-            try { await signal.WaitAsync(o.OutboxPollInterval, stoppingToken).ConfigureAwait(false); }
+            try
+            {
+                await signal.WaitAsync(o.OutboxPollInterval, stoppingToken).ConfigureAwait(false);
+                // Gather: under load a commit lands every millisecond or two, and a round per commit (count, read, stamp:
+                // a write transaction each) competed with ingest for SQLite's single write lock. A short wait lets one round
+                // take the rows of many commits; it adds at most this much to a message's latency.
+                await Task.Delay(OutboxGatherDelay, time, stoppingToken).ConfigureAwait(false);
+            }
             catch (OperationCanceledException) { break; }
         }
     }
 
     /// <summary>One round: publishes up to a batch of rows. True when the batch was full (more may wait); throws when a
     /// publish failed (after stamping the rows published before it).</summary>
+    private static readonly TimeSpan OutboxGatherDelay = TimeSpan.FromMilliseconds(100);
+
     public async Task<bool> DispatchOnceAsync(CancellationToken ct)
     {
         var o = options.Value;
