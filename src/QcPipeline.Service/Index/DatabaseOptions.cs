@@ -20,6 +20,10 @@ public sealed record DatabaseOptions
     /// the WAL at every commit (about 1 ms more per instance with one sender).</summary>
     public string SqliteSynchronous { get; init; } = "NORMAL";
 
+    /// <summary>The SQLite connection string: the configured one, else the file <c>qc.db</c> in the data folder.</summary>
+    public string SqliteConnectionString(string dataRoot) =>
+        string.IsNullOrWhiteSpace(ConnectionString) ? $"Data Source={Path.Combine(dataRoot, "qc.db")}" : ConnectionString;
+
     /// <summary>Most index rows committed in one transaction by the group-commit writer.</summary>
     public int MaxBatchSize { get; init; } = 256;
 }

@@ -194,22 +194,24 @@ public sealed class SqliteIndexDbContext(DbContextOptions<SqliteIndexDbContext> 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         base.OnModelCreating(modelBuilder);
-        var ticks = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
-            v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
-        var nullableTicks = new Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset?, long?>(
-            v => v.HasValue ? v.Value.UtcTicks : null, v => v.HasValue ? new DateTimeOffset(v.Value, TimeSpan.Zero) : null);
+        var ticks = new UtcTicksConverter();
         modelBuilder.Entity<OutboxRecord>(e =>
         {
             e.Property(x => x.CreatedAt).HasConversion(ticks);
-            e.Property(x => x.DispatchedAt).HasConversion(nullableTicks);
+            e.Property(x => x.DispatchedAt).HasConversion(ticks);
         });
         modelBuilder.Entity<SeriesRecord>(e =>
         {
             e.Property(x => x.FirstInstanceAt).HasConversion(ticks);
             e.Property(x => x.LastInstanceAt).HasConversion(ticks);
-            e.Property(x => x.ClaimedAt).HasConversion(nullableTicks);
+            e.Property(x => x.ClaimedAt).HasConversion(ticks);
         });
     }
 }
 
 public sealed class PostgresIndexDbContext(DbContextOptions<PostgresIndexDbContext> options) : IndexDbContext(options);
+
+/// <summary>A time as UTC ticks (an integer) on SQLite, which has no date type and where EF Core cannot compare or order
+/// DateTimeOffset stored as text; used by the index's outbox and series tables and by the results store.</summary>
+internal sealed class UtcTicksConverter() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
+    v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));

@@ -22,7 +22,7 @@ public sealed class IndexDbContextFactory : IDbContextFactory<IndexDbContext>
         }
         else
         {
-            var cs = string.IsNullOrWhiteSpace(db.ConnectionString) ? $"Data Source={Path.Combine(paths.Root, "qc.db")}" : db.ConnectionString;
+            var cs = db.SqliteConnectionString(paths.Root);
             var o = new DbContextOptionsBuilder<SqliteIndexDbContext>().UseSqlite(cs).AddInterceptors(new SqlitePragmaInterceptor(db.SqliteSynchronous)).Options;
             _create = () => new SqliteIndexDbContext(o);
         }

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using QcPipeline.Service.Index;
 
 // Folder Results/ (DESIGN.md), namespace ResultsStore: a namespace named Results would shadow ASP.NET's static Results class
 // (Results.Json, Results.Text) in every QcPipeline.Service namespace.
@@ -188,8 +189,5 @@ public sealed class SqliteResultsDbContext(DbContextOptions<SqliteResultsDbConte
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
     }
 }
-
-internal sealed class UtcTicksConverter() : Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter<DateTimeOffset, long>(
-    v => v.UtcTicks, v => new DateTimeOffset(v, TimeSpan.Zero));
 
 public sealed class PostgresResultsDbContext(DbContextOptions<PostgresResultsDbContext> options) : ResultsDbContext(options);

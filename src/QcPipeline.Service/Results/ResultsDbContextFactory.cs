@@ -23,7 +23,7 @@ public sealed class ResultsDbContextFactory : IDbContextFactory<ResultsDbContext
         }
         else
         {
-            var cs = string.IsNullOrWhiteSpace(db.ConnectionString) ? $"Data Source={Path.Combine(paths.Root, "qc.db")}" : db.ConnectionString;
+            var cs = db.SqliteConnectionString(paths.Root);
             var o = new DbContextOptionsBuilder<SqliteResultsDbContext>()
                 .UseSqlite(cs, s => s.MigrationsHistoryTable(ResultsDbContext.HistoryTable))
                 .AddInterceptors(new SqlitePragmaInterceptor(db.SqliteSynchronous)).Options;
