@@ -8,23 +8,21 @@ namespace QcPipeline.Service.Tests;
 public sealed class PostgresFixture : IAsyncLifetime
 {
     private readonly string _dir = Support.NewTempDir("qc-pg");
-    private readonly string _script = Path.Combine(Support.RepoRoot, "scripts", "services.sh");
+    private readonly ServicesScript _script;
     private Dictionary<string, string> _envFile = [];
+
+    public PostgresFixture() => _script = new ServicesScript(_dir);
 
     /// <summary>The server's database <c>qc</c> (user qc, password qc).</summary>
     public string ConnectionString => _envFile["POSTGRES_CONNECTION"];
-
-    private Dictionary<string, string> ScriptEnv => new() { ["QC_SERVICES_DIR"] = _dir };
 
     public async Task InitializeAsync()
     {
         // The state folder must be reachable by the postgres user when the tests run as root.
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var r = await Support.RunAsync("bash", [_script, "start", "postgresql"], TimeSpan.FromSeconds(120), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException("services.sh start postgresql failed (scripts/test.sh installs postgresql):\n" + r.All);
-        _envFile = File.ReadAllLines(Path.Combine(_dir, "services.env"))
-            .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        await _script.RunAsync(TimeSpan.FromSeconds(120), "start", "postgresql"); // scripts/test.sh installs postgresql
+        _envFile = _script.Env();
     }
 
     /// <summary>A new empty database on the server, for one test; its connection string.</summary>
@@ -43,22 +41,21 @@ public sealed class PostgresFixture : IAsyncLifetime
     /// <summary>Stops the server, keeping its data and port (an outage).</summary>
     public async Task HaltAsync()
     {
-        var r = await Support.RunAsync("bash", [_script, "halt", "postgresql"], TimeSpan.FromSeconds(60), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException(r.All);
+        await _script.RunAsync(TimeSpan.FromSeconds(60), "halt", "postgresql");
         NpgsqlConnection.ClearAllPools();
     }
 
     /// <summary>Starts it again on the same port with the same data.</summary>
     public async Task ResumeAsync()
     {
-        var r = await Support.RunAsync("bash", [_script, "resume", "postgresql"], TimeSpan.FromSeconds(60), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException(r.All);
+        await _script.RunAsync(TimeSpan.FromSeconds(60), "resume", "postgresql");
     }
 
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();
-        await Support.RunAsync("bash", [_script, "stop", "postgresql"], TimeSpan.FromSeconds(60), ScriptEnv);
+        try { await _script.RunAsync(TimeSpan.FromSeconds(60), "stop", "postgresql"); }
+        catch (InvalidOperationException) { /* best effort; its folder goes below */ }
         Support.TryDeleteDir(_dir);
     }
 }

@@ -6,8 +6,10 @@ namespace QcPipeline.Service.Tests;
 public sealed class RabbitMqFixture : IAsyncLifetime
 {
     private readonly string _dir = Support.NewTempDir("qc-rmq");
-    private readonly string _script = Path.Combine(Support.RepoRoot, "scripts", "services.sh");
+    private readonly ServicesScript _script;
     private Dictionary<string, string> _env = [];
+
+    public RabbitMqFixture() => _script = new ServicesScript(_dir);
 
     public string Host => _env["RABBITMQ_HOST"];
     public int Port => int.Parse(_env["RABBITMQ_PORT"], System.Globalization.CultureInfo.InvariantCulture);
@@ -16,22 +18,16 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     public string[] BusArgs(params string[] more) =>
         ["--Bus:Transport=RabbitMq", $"--Bus:RabbitMq:Host={Host}", $"--Bus:RabbitMq:Port={Port}", .. more];
 
-    private Dictionary<string, string> ScriptEnv => new() { ["QC_SERVICES_DIR"] = _dir };
-
     public async Task InitializeAsync()
     {
-        var r = await Support.RunAsync("bash", [_script, "start", "rabbitmq"], TimeSpan.FromSeconds(150), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException("services.sh start rabbitmq failed (scripts/test.sh installs rabbitmq-server):\n" + r.All);
-        _env = File.ReadAllLines(Path.Combine(_dir, "services.env"))
-            .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        await _script.RunAsync(TimeSpan.FromSeconds(150), "start", "rabbitmq"); // scripts/test.sh installs rabbitmq-server
+        _env = _script.Env();
     }
 
     /// <summary>rabbitmqctl against this node; its standard output.</summary>
     public async Task<string> CtlAsync(params string[] args)
     {
-        var r = await Support.RunAsync("bash", [_script, "rabbitmqctl", .. args], TimeSpan.FromSeconds(60), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', args)}: {r.All}");
-        return r.StdOut;
+        return (await _script.RunAsync(TimeSpan.FromSeconds(60), ["rabbitmqctl", .. args])).StdOut;
     }
 
     /// <summary>Queue name → (messages ready, type, durable), from rabbitmqctl list_queues.</summary>
@@ -49,19 +45,18 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     public async Task HaltAsync()
     {
-        var r = await Support.RunAsync("bash", [_script, "halt", "rabbitmq"], TimeSpan.FromSeconds(60), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException(r.All);
+        await _script.RunAsync(TimeSpan.FromSeconds(60), "halt", "rabbitmq");
     }
 
     public async Task ResumeAsync()
     {
-        var r = await Support.RunAsync("bash", [_script, "resume", "rabbitmq"], TimeSpan.FromSeconds(150), ScriptEnv);
-        if (r.ExitCode != 0) throw new InvalidOperationException(r.All);
+        await _script.RunAsync(TimeSpan.FromSeconds(150), "resume", "rabbitmq");
     }
 
     public async Task DisposeAsync()
     {
-        await Support.RunAsync("bash", [_script, "stop", "rabbitmq"], TimeSpan.FromSeconds(60), ScriptEnv);
+        try { await _script.RunAsync(TimeSpan.FromSeconds(60), "stop", "rabbitmq"); }
+        catch (InvalidOperationException) { /* best effort; its folder goes below */ }
         Support.TryDeleteDir(_dir);
     }
 }

@@ -103,7 +103,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
                     if (section is null) break;
                     if (response.Parts + pending.Count >= _options.MaxParts)
                         throw new RequestFailedException(StatusCodes.Status413PayloadTooLarge, $"more than {_options.MaxParts} parts (DicomWeb:MaxParts)");
-                    pending.Enqueue(await ProcessPartAsync(context, section, pathStudy, response, stats, ct).ConfigureAwait(false));
+                    pending.Enqueue(await ProcessPartAsync(context, section, pathStudy, stats, ct).ConfigureAwait(false));
                     while (pending.Count >= CompletionWindow) Record(response, stats, await pending.Dequeue().ConfigureAwait(false));
                 }
             }
@@ -149,9 +149,9 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
     private const int CompletionWindow = 4;
 
     /// <summary>Reads one part into the ingest path. Returns its completion (which owns and disposes the instance), or the
-    /// part's failure as a completed task: the answer lists the parts in the order they came (an entry without UIDs can only
+    /// part's failure as a completed task (the answer is filled only by Record, in part order): the answer lists the parts in the order they came (an entry without UIDs can only
     /// be matched to its part by its position).</summary>
-    private async Task<Task<IngestResult>> ProcessPartAsync(HttpContext context, MultipartSection section, string? pathStudy, StowResponse response, Stats stats, CancellationToken ct)
+    private async Task<Task<IngestResult>> ProcessPartAsync(HttpContext context, MultipartSection section, string? pathStudy, Stats stats, CancellationToken ct)
     {
         string declaredSyntax = "";
         if (section.ContentType is { } partType)
