@@ -224,7 +224,8 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
             }
 
             // The part ended at its boundary: all its bytes are here. Completing does not depend on the client any more.
-            // On the thread pool: the fsync at its start is synchronous, and must not hold up reading the next part.
+            // On the thread pool: its header parse and checks must not hold up reading the next part (the fsync itself waits
+            // on IngestService.SyncThreads).
             handedOff = true;
             return Task.Run(() => CompleteAsync(instance), CancellationToken.None);
         }

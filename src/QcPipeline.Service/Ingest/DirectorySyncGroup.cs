@@ -5,8 +5,11 @@ namespace QcPipeline.Service.Ingest;
 /// covered by an fsync that <em>starts after</em> its rename: it joins the next one when one is already running (that one
 /// may have started before the rename), or starts one. So N concurrent callers cost about two fsyncs, not N, and each
 /// still returns only once its rename is durable.</summary>
-internal sealed class DirectorySyncGroup(Action<string> sync)
+internal sealed class DirectorySyncGroup(Action<string> sync, Func<Action, Task>? run = null)
 {
+    // Where the blocking fsync runs: the ingest path's SyncThreads; the thread pool when none is given (tests).
+    private readonly Func<Action, Task> _run = run ?? (a => Task.Run(a));
+
     private sealed class Folder
     {
         public Task? Running;
@@ -37,7 +40,7 @@ internal sealed class DirectorySyncGroup(Action<string> sync)
     {
         try
         {
-            await Task.Run(() => sync(dir)).ConfigureAwait(false);
+            await _run(() => sync(dir)).ConfigureAwait(false);
         }
         finally
         {

@@ -182,7 +182,9 @@ public sealed class IncomingInstance : IAsyncDisposable
         var file = _file!;
         ct.ThrowIfCancellationRequested();
         if (_request.InputIsPart10) ClearPreamble(file);
-        file.Flush(flushToDisk: _service.Fsync);
+        file.Flush(flushToDisk: false);
+        // The fsync waits on a dedicated thread (SyncThreads), never on a thread-pool thread.
+        if (_service.Fsync) await _service.SyncThreads.RunAsync(() => RandomAccess.FlushToDisk(file.SafeFileHandle)).ConfigureAwait(false);
         long size = file.Length;
         await file.DisposeAsync().ConfigureAwait(false);
         _file = null;

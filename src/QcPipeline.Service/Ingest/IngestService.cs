@@ -9,7 +9,7 @@ namespace QcPipeline.Service.Ingest;
 /// <summary>The one ingest path, shared by C-STORE and (later) STOW-RS: stream to a temp file, check, make durable, index.
 /// <see cref="BeginAsync"/> returns an <see cref="IncomingInstance"/>; its <see cref="IncomingInstance.CompleteAsync"/>
 /// answers success only when the file is on durable storage and its index row is committed (DESIGN.md, Ingest).</summary>
-public sealed class IngestService
+public sealed class IngestService : IDisposable
 {
     // Same SOP Instance UID at once from two associations: the duplicate check, rename and commit of one run after the
     // other. Striped by UID so unrelated instances rarely wait on each other.
@@ -25,7 +25,18 @@ public sealed class IngestService
         Metrics = metrics;
         Time = time;
         Logger = logger;
+        SyncThreads = new SyncThreads(SyncThreadCount);
+        DirectorySync = new DirectorySyncGroup(FileSync.SyncDirectory, SyncThreads.RunAsync);
     }
+
+    /// <summary>Blocking fsyncs at once: enough for every STOW-RS completion window and C-STORE association of a busy
+    /// receiver to have its own, so the file system sees them together and merges their journal commits.</summary>
+    private const int SyncThreadCount = 32;
+
+    /// <summary>Dedicated threads for the blocking fsyncs (file and directory), off the thread pool.</summary>
+    internal SyncThreads SyncThreads { get; }
+
+    public void Dispose() => SyncThreads.Dispose();
 
     internal StoragePaths Paths { get; }
     internal bool Fsync { get; }
@@ -67,7 +78,7 @@ public sealed class IngestService
     private readonly Lock _directoryLock = new();
 
     /// <summary>Directory fsyncs after renames, grouped across concurrent instances of one folder.</summary>
-    internal DirectorySyncGroup DirectorySync { get; } = new(FileSync.SyncDirectory);
+    internal DirectorySyncGroup DirectorySync { get; }
 
     /// <summary>Creates a study/series folder durably. One at a time: a second caller must not see the folder (and skip
     /// its own sync) before the first has synced the parent that holds its entry.</summary>
