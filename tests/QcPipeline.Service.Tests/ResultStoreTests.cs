@@ -94,8 +94,12 @@ public abstract class ResultStoreContract
             new() { RuleId = "label.patient-name", Severity = FindingSeverity.Error, MessageEn = "PatientName is empty", MessageZh = "患者姓名为空" },
             new() { RuleId = "hr.mark", Severity = FindingSeverity.Warning, MessageEn = "no HR mark", MessageZh = "无互认标识", InstanceCount = 3 },
         ];
-        Assert.True(await store.RecordFindingsAsync(claim, "1.2.3.9", device.Id, findings));
-        Assert.False(await store.RecordFindingsAsync(claim, "1.2.3.9", device.Id, findings));
+        Assert.True(await store.RecordFindingsAsync(claim, "1.2.3.9", device.Id, findings, instanceCount: 3));
+        Assert.False(await store.RecordFindingsAsync(claim, "1.2.3.9", device.Id, findings, instanceCount: 3));
+        // A clean series is a check too (label compliance counts checked series), once per claim like the others.
+        var cleanClaim = Guid.NewGuid();
+        Assert.True(await store.RecordFindingsAsync(cleanClaim, "1.2.3.10", device.Id, [], instanceCount: 5));
+        Assert.False(await store.RecordFindingsAsync(cleanClaim, "1.2.3.10", device.Id, [], instanceCount: 5));
         await store.AuditAsync("alice", "device.update", "device", device.Key, new { DisplayName = new[] { null, "DR room 2" } });
 
         var db = await svc.Services.GetRequiredService<IDbContextFactory<ResultsDbContext>>().CreateDbContextAsync();
@@ -104,6 +108,8 @@ public abstract class ResultStoreContract
             var rows = await db.LabelFindings.OrderBy(f => f.Id).ToListAsync();
             Assert.Equal(["error", "warning"], rows.Select(r => r.Severity));
             Assert.Equal("患者姓名为空", rows[0].MessageZh);
+            var checks = await db.SeriesChecks.OrderBy(c => c.Id).ToListAsync();
+            Assert.Equal([("1.2.3.9", 1, 1, 3), ("1.2.3.10", 0, 0, 5)], checks.Select(c => (c.SeriesInstanceUid, c.Errors, c.Warnings, c.InstanceCount)));
             var audit = await db.Audit.SingleAsync();
             Assert.Equal(("alice", "device.update", "station:DR2"), (audit.Actor, audit.Action, audit.EntityKey));
             Assert.Contains("DR room 2", audit.Detail, StringComparison.Ordinal);

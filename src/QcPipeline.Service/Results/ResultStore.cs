@@ -129,25 +129,48 @@ public sealed class ResultStore(IDbContextFactory<ResultsDbContext> factory, Tim
         }
     }
 
-    /// <summary>Keeps the findings of one series check once per claim; false when that claim already wrote them.</summary>
-    public async Task<bool> RecordFindingsAsync(Guid claimId, string seriesInstanceUid, long deviceId, IReadOnlyList<QcFinding> findings, CancellationToken ct = default)
+    /// <summary>Keeps one series check (a <see cref="SeriesCheckRecord"/>, also when nothing was found: label compliance counts
+    /// checked series) and its findings, once per claim; false when that claim already wrote them (a redelivery).</summary>
+    public async Task<bool> RecordFindingsAsync(Guid claimId, string seriesInstanceUid, long deviceId, IReadOnlyList<QcFinding> findings,
+        int instanceCount = 0, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(findings);
         var db = await factory.CreateDbContextAsync(ct).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            if (await db.LabelFindings.AnyAsync(f => f.SeriesInstanceUid == seriesInstanceUid && f.ClaimId == claimId, ct).ConfigureAwait(false))
+            if (await db.SeriesChecks.AnyAsync(c => c.SeriesInstanceUid == seriesInstanceUid && c.ClaimId == claimId, ct).ConfigureAwait(false))
                 return false;
             var now = time.GetUtcNow();
+            db.SeriesChecks.Add(new SeriesCheckRecord
+            {
+                ClaimId = claimId, SeriesInstanceUid = seriesInstanceUid, DeviceId = deviceId, At = now, InstanceCount = instanceCount,
+                Errors = findings.Count(f => f.Severity == FindingSeverity.Error), Warnings = findings.Count(f => f.Severity == FindingSeverity.Warning),
+            });
             db.LabelFindings.AddRange(findings.Select(f => new LabelFindingRecord
             {
                 ClaimId = claimId, SeriesInstanceUid = seriesInstanceUid, DeviceId = deviceId, RuleId = f.RuleId,
                 Severity = f.Severity.ToString().ToLowerInvariant(), MessageEn = Cap(f.MessageEn, 1000), MessageZh = Cap(f.MessageZh, 1000),
                 Keyword = f.Keyword, InstanceCount = f.InstanceCount, FirstInstance = f.FirstInstance, At = now,
             }));
-            await db.SaveChangesAsync(ct).ConfigureAwait(false);
-            return true;
+            try
+            {
+                await db.SaveChangesAsync(ct).ConfigureAwait(false);
+                return true;
+            }
+            catch (DbUpdateException)
+            {
+                // A concurrent delivery of the same claim wrote them first (the unique key on SeriesChecks).
+                if (await AlreadyCheckedAsync(claimId, seriesInstanceUid, ct).ConfigureAwait(false)) return false;
+                throw;
+            }
         }
+    }
+
+    private async Task<bool> AlreadyCheckedAsync(Guid claimId, string seriesInstanceUid, CancellationToken ct)
+    {
+        var db = await factory.CreateDbContextAsync(ct).ConfigureAwait(false);
+        await using (db.ConfigureAwait(false))
+            return await db.SeriesChecks.AnyAsync(c => c.SeriesInstanceUid == seriesInstanceUid && c.ClaimId == claimId, ct).ConfigureAwait(false);
     }
 
     /// <summary>Appends to the audit log.</summary>

@@ -85,6 +85,22 @@ public sealed class LabelFindingRecord
     public DateTimeOffset At { get; set; }
 }
 
+/// <summary>One label and integrity check of a series (every series gets one per claim, with or without findings): the
+/// denominator of label compliance. Findings are in <see cref="LabelFindingRecord"/> under the same claim.</summary>
+public sealed class SeriesCheckRecord
+{
+    public long Id { get; set; }
+    public Guid ClaimId { get; set; }
+    public required string SeriesInstanceUid { get; set; }
+    public long DeviceId { get; set; }
+    public DateTimeOffset At { get; set; }
+    /// <summary>Instances checked.</summary>
+    public int InstanceCount { get; set; }
+    /// <summary>Findings by severity; a series is compliant when it has no error.</summary>
+    public int Errors { get; set; }
+    public int Warnings { get; set; }
+}
+
 /// <summary>Who changed what, and when (device edits, limit changes, re-analysis requests). Append-only.</summary>
 public sealed class AuditRecord
 {
@@ -110,6 +126,7 @@ public abstract class ResultsDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<ResultMetricRecord> ResultMetrics => Set<ResultMetricRecord>();
     public DbSet<LabelFindingRecord> LabelFindings => Set<LabelFindingRecord>();
     public DbSet<AuditRecord> Audit => Set<AuditRecord>();
+    public DbSet<SeriesCheckRecord> SeriesChecks => Set<SeriesCheckRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -165,6 +182,15 @@ public abstract class ResultsDbContext(DbContextOptions options) : DbContext(opt
             e.Property(x => x.MessageZh).HasMaxLength(1000);
             e.Property(x => x.Keyword).HasMaxLength(64);
             e.Property(x => x.FirstInstance).HasMaxLength(64);
+        });
+        modelBuilder.Entity<SeriesCheckRecord>(e =>
+        {
+            e.ToTable("SeriesChecks");
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.SeriesInstanceUid, x.ClaimId }).IsUnique();
+            e.HasIndex(x => new { x.DeviceId, x.At });
+            e.HasOne<DeviceRecord>().WithMany().HasForeignKey(x => x.DeviceId).OnDelete(DeleteBehavior.Restrict);
+            e.Property(x => x.SeriesInstanceUid).HasMaxLength(64);
         });
         modelBuilder.Entity<AuditRecord>(e =>
         {

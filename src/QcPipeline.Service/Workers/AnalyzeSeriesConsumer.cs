@@ -59,7 +59,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
                 logger.LogInformation("Series analysed: device {DeviceId}, profile {Profile}, verdict {Verdict} ({ElapsedMs:F0} ms)",
                     device.Id, record.Profile, record.Verdict, elapsed.TotalMilliseconds);
         }
-        await store.RecordFindingsAsync(m.ClaimId, m.SeriesInstanceUid, device.Id, analysis.Labels.Findings, ct).ConfigureAwait(false);
+        await store.RecordFindingsAsync(m.ClaimId, m.SeriesInstanceUid, device.Id, analysis.Labels.Findings, scan.Headers.Instances.Count, ct).ConfigureAwait(false);
         if (scan.Unreadable.Count > 0)
             logger.LogWarning("AnalyzeSeries {ClaimId}: {Count} stored file(s) of the series could not be read", m.ClaimId, scan.Unreadable.Count);
         await MarkAnalyzedAsync(m, ct).ConfigureAwait(false);

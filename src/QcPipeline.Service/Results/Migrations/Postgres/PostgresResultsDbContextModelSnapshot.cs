@@ -312,6 +312,47 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
                     b.ToTable("Results", (string)null);
                 });
 
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.SeriesCheckRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("ClaimId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("DeviceId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("Errors")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("InstanceCount")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("SeriesInstanceUid")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<int>("Warnings")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DeviceId", "At");
+
+                    b.HasIndex("SeriesInstanceUid", "ClaimId")
+                        .IsUnique();
+
+                    b.ToTable("SeriesChecks", (string)null);
+                });
+
             modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
                     b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
@@ -331,6 +372,15 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
                 });
 
             modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
+                {
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
+                        .WithMany()
+                        .HasForeignKey("DeviceId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.SeriesCheckRecord", b =>
                 {
                     b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()

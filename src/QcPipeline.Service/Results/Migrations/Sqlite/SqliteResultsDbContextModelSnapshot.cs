@@ -297,6 +297,45 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
                     b.ToTable("Results", (string)null);
                 });
 
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.SeriesCheckRecord", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("At")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("ClaimId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DeviceId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Errors")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("InstanceCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SeriesInstanceUid")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Warnings")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DeviceId", "At");
+
+                    b.HasIndex("SeriesInstanceUid", "ClaimId")
+                        .IsUnique();
+
+                    b.ToTable("SeriesChecks", (string)null);
+                });
+
             modelBuilder.Entity("QcPipeline.Service.ResultsStore.LabelFindingRecord", b =>
                 {
                     b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
@@ -316,6 +355,15 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
                 });
 
             modelBuilder.Entity("QcPipeline.Service.ResultsStore.ResultRecord", b =>
+                {
+                    b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
+                        .WithMany()
+                        .HasForeignKey("DeviceId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("QcPipeline.Service.ResultsStore.SeriesCheckRecord", b =>
                 {
                     b.HasOne("QcPipeline.Service.ResultsStore.DeviceRecord", null)
                         .WithMany()

@@ -1,0 +1,59 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
+
+#nullable disable
+
+namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
+{
+    /// <inheritdoc />
+    public partial class SeriesChecks : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "SeriesChecks",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    ClaimId = table.Column<Guid>(type: "uuid", nullable: false),
+                    SeriesInstanceUid = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    DeviceId = table.Column<long>(type: "bigint", nullable: false),
+                    At = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    InstanceCount = table.Column<int>(type: "integer", nullable: false),
+                    Errors = table.Column<int>(type: "integer", nullable: false),
+                    Warnings = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_SeriesChecks", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_SeriesChecks_Devices_DeviceId",
+                        column: x => x.DeviceId,
+                        principalTable: "Devices",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Restrict);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_SeriesChecks_DeviceId_At",
+                table: "SeriesChecks",
+                columns: new[] { "DeviceId", "At" });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_SeriesChecks_SeriesInstanceUid_ClaimId",
+                table: "SeriesChecks",
+                columns: new[] { "SeriesInstanceUid", "ClaimId" },
+                unique: true);
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "SeriesChecks");
+        }
+    }
+}
