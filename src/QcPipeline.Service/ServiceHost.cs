@@ -31,6 +31,7 @@ public static class ServiceHost
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)
             .AddResults()
+            .AddQcGauges(builder.Configuration)
             .AddIngest(builder.Configuration)
             .AddWorkers(builder.Configuration)
             .AddPipeline(builder.Configuration)
