@@ -48,6 +48,8 @@ public abstract partial class QcGaugesContract
         var text = await ScrapeAsync(svc);
         Assert.Equal(1, Value(text, "qc_test_passed", "device=\"serial:SN-CT1\",test=\"ct-water\""));
         Assert.Equal(2.0, Value(text, "qc_metric_value", "device=\"serial:SN-CT1\",test=\"ct-water\",metric=\"ct.water_hu\""));
+        Assert.Equal(-6.0, Value(text, "qc_metric_limit_min", "device=\"serial:SN-CT1\",test=\"ct-water\",metric=\"ct.water_hu\""));
+        Assert.Equal(6.0, Value(text, "qc_metric_limit_max", "device=\"serial:SN-CT1\",test=\"ct-water\",metric=\"ct.water_hu\""));
         var lastPass = Value(text, "qc_test_last_pass_timestamp_seconds", "device=\"serial:SN-CT1\",test=\"ct-water\"");
         Assert.Equal(first.Record.AnalyzedAt.ToUnixTimeMilliseconds() / 1000.0, lastPass!.Value, 0.002);
         // A device that never ran a test is still there, with its names, for the fleet view.

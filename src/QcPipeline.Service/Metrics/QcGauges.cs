@@ -53,7 +53,7 @@ public sealed class QcGauges : IDisposable
     private long _lastRefresh;
     private bool _everRefreshed;
 
-    private readonly Gauge _metricValue, _passed, _lastRun, _lastPass, _due, _overdue, _compliance, _deviceInfo, _refreshed;
+    private readonly Gauge _metricValue, _limitMin, _limitMax, _passed, _lastRun, _lastPass, _due, _overdue, _compliance, _deviceInfo, _refreshed;
     private readonly Counter _findings;
     private readonly Counter _refreshFailures;
     private readonly Histogram _refreshDuration;
@@ -75,6 +75,8 @@ public sealed class QcGauges : IDisposable
         // Exported only for label sets the database has: no zero-filled placeholders that would look like a measurement.
         var sparse = new GaugeConfiguration { SuppressInitialValue = true };
         _metricValue = f.CreateGauge("qc_metric_value", "Series-level value of a metric in the latest result of a device's test.", ["device", "test", "metric"], sparse);
+        _limitMin = f.CreateGauge("qc_metric_limit_min", "Lower limit the latest result of a device's test was judged by (absent: no lower limit).", ["device", "test", "metric"], sparse);
+        _limitMax = f.CreateGauge("qc_metric_limit_max", "Upper limit the latest result of a device's test was judged by (absent: no upper limit).", ["device", "test", "metric"], sparse);
         _passed = f.CreateGauge("qc_test_passed", "1 when the latest result of the device's test passed, else 0 (failed, inconclusive, or never run).", ["device", "test"], sparse);
         _lastRun = f.CreateGauge("qc_test_last_run_timestamp_seconds", "Unix time of the latest result of the device's test.", ["device", "test"], sparse);
         _lastPass = f.CreateGauge("qc_test_last_pass_timestamp_seconds", "Unix time of the latest passing result of the device's test.", ["device", "test"], sparse);
@@ -89,7 +91,7 @@ public sealed class QcGauges : IDisposable
         _refreshFailures = f.CreateCounter("qc_gauges_refresh_failures_total", "Rebuilds of the QC gauges that failed (the database was unreachable); the previous values stay.");
         _refreshDuration = f.CreateHistogram("qc_gauges_refresh_duration_seconds", "Time to rebuild the QC gauges from the database.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
-        foreach (var g in new[] { _metricValue, _passed, _lastRun, _lastPass, _due, _overdue, _compliance, _deviceInfo })
+        foreach (var g in new[] { _metricValue, _limitMin, _limitMax, _passed, _lastRun, _lastPass, _due, _overdue, _compliance, _deviceInfo })
             _removers[g] = labels => g.RemoveLabelled(labels);
         _removers[_findings] = labels => _findings.RemoveLabelled(labels);
         metrics.Registry.AddBeforeCollectCallback(RefreshIfStaleAsync);
@@ -132,7 +134,7 @@ public sealed class QcGauges : IDisposable
         _everRefreshed = true;
     }
 
-    private sealed record Latest(long DeviceId, string Test, string Verdict, DateTimeOffset At, List<(string Name, double Value)> Metrics);
+    private sealed record Latest(long DeviceId, string Test, string Verdict, DateTimeOffset At, List<(string Name, double? Value, double? Min, double? Max)> Metrics);
 
     private sealed record Snapshot(List<DeviceRecord> Devices, List<Latest> Latest, Dictionary<(long, string), DateTimeOffset> LastPass,
         IReadOnlyList<TestDueStatus> Due, Dictionary<long, double> Compliance, List<(long DeviceId, string Rule, int Count)> Findings);
@@ -146,10 +148,10 @@ public sealed class QcGauges : IDisposable
             // The latest result per device and test is the one with the highest id (results are append-only).
             var latestIds = await db.Results.GroupBy(r => new { r.DeviceId, r.Profile }).Select(g => g.Max(r => r.Id)).ToListAsync(ct).ConfigureAwait(false);
             var latestRows = await db.Results.AsNoTracking().Where(r => latestIds.Contains(r.Id))
-                .Select(r => new { r.DeviceId, r.Profile, r.Verdict, r.AnalyzedAt, Metrics = r.Metrics.Select(m => new { m.Name, m.Value }).ToList() })
+                .Select(r => new { r.DeviceId, r.Profile, r.Verdict, r.AnalyzedAt, Metrics = r.Metrics.Select(m => new { m.Name, m.Value, m.LimitMin, m.LimitMax }).ToList() })
                 .ToListAsync(ct).ConfigureAwait(false);
             var latest = latestRows.Select(r => new Latest(r.DeviceId, r.Profile, r.Verdict, r.AnalyzedAt,
-                r.Metrics.Where(m => m.Value is { } v && double.IsFinite(v)).Select(m => (m.Name, m.Value!.Value)).ToList())).ToList();
+                r.Metrics.Select(m => (m.Name, Finite(m.Value), Finite(m.LimitMin), Finite(m.LimitMax))).ToList())).ToList();
             var passIds = await db.Results.Where(r => r.Verdict == "pass").GroupBy(r => new { r.DeviceId, r.Profile }).Select(g => g.Max(r => r.Id))
                 .ToListAsync(ct).ConfigureAwait(false);
             var lastPass = (await db.Results.AsNoTracking().Where(r => passIds.Contains(r.Id)).Select(r => new { r.DeviceId, r.Profile, r.AnalyzedAt })
@@ -190,7 +192,12 @@ public sealed class QcGauges : IDisposable
             tests.Add((r.DeviceId, r.Test));
             Set(_passed, r.Verdict == "pass" ? 1 : 0, device, r.Test);
             Set(_lastRun, r.At.ToUnixTimeMilliseconds() / 1000.0, device, r.Test);
-            foreach (var (name, value) in r.Metrics) Set(_metricValue, value, device, r.Test, name);
+            foreach (var (name, value, min, max) in r.Metrics)
+            {
+                if (value is { } v) Set(_metricValue, v, device, r.Test, name);
+                if (min is { } lo) Set(_limitMin, lo, device, r.Test, name);
+                if (max is { } hi) Set(_limitMax, hi, device, r.Test, name);
+            }
         }
         foreach (var ((deviceId, test), at) in s.LastPass)
             if (keys.TryGetValue(deviceId, out var device)) Set(_lastPass, at.ToUnixTimeMilliseconds() / 1000.0, device, test);
@@ -221,6 +228,8 @@ public sealed class QcGauges : IDisposable
         _exported.Clear();
         foreach (var (k, v) in seen) _exported[k] = v;
     }
+
+    private static double? Finite(double? v) => v is { } x && double.IsFinite(x) ? x : null;
 
     private sealed class LabelsComparer : IEqualityComparer<string[]>
     {

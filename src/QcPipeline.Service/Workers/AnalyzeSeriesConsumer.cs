@@ -15,13 +15,14 @@ namespace QcPipeline.Service.Workers;
 /// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
 /// the bus retries, then moves the message to the error queue.</summary>
 public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, StoragePaths paths, SeriesAnalyzer analyzer,
-    ResultStore store, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
+    ResultStore store, WorkerMetrics metrics, TimeProvider time, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
 {
     public async Task Consume(ConsumeContext<AnalyzeSeries> context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var m = context.Message;
         var ct = context.CancellationToken;
+        metrics.QueueLag.Observe(Math.Max(0, (time.GetUtcNow() - m.RequestedAt).TotalSeconds));
         List<(string Path, string? CallingAe)> rows;
         var db = await index.CreateDbContextAsync(ct).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
@@ -46,6 +47,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         var limits = LimitsFor(device);
         var analysis = analyzer.Analyze(input, scan, limits, ct);
         var elapsed = Stopwatch.GetElapsedTime(started);
+        metrics.AnalysisDuration.WithLabels(scan.Route.IsQc ? "qc" : "labels").Observe(elapsed.TotalSeconds);
 
         foreach (var result in analysis.Results)
         {
@@ -55,6 +57,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
             // its redelivery. Consumers of QcResultRecorded are idempotent by ResultId.
             await context.Publish(new QcResultRecorded(record.Id, m.SeriesInstanceUid, device.Key, record.Profile, record.AlgorithmVersion,
                 record.Verdict, record.AnalyzedAt), ct).ConfigureAwait(false);
+            if (created) metrics.ResultsTotal.WithLabels(record.Verdict).Inc();
             if (created)
                 logger.LogInformation("Series analysed: device {DeviceId}, profile {Profile}, verdict {Verdict} ({ElapsedMs:F0} ms)",
                     device.Id, record.Profile, record.Verdict, elapsed.TotalMilliseconds);

@@ -25,6 +25,7 @@ public static class WorkersServiceCollectionExtensions
             return string.IsNullOrWhiteSpace(file) ? SeriesRouting.Default : SeriesRouting.Load(file);
         });
         services.AddSingleton<SeriesAnalyzer>();
+        services.AddSingleton<WorkerMetrics>();
         return services;
     }
 }
