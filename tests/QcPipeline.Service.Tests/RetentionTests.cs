@@ -254,6 +254,7 @@ internal static class RetentionScenarios
                 retention.AfterFilesDeleted = _ => throw new IOException("simulated crash after the file deletions");
                 await Assert.ThrowsAsync<IOException>(() => retention.RunOnceAsync());
                 retention.AfterFilesDeleted = null;
+                Assert.Equal(1d, svc.Services.GetRequiredService<RetentionMetrics>().RunsTotal.WithLabels("failed").Value);
 
                 Assert.All(clinical.Files, f => Assert.False(File.Exists(FilePath(svc, f))));
                 Assert.Equal(3, (await InstancesAsync(svc, clinical)).Count); // rows without files until the next run

@@ -80,17 +80,21 @@ public sealed class RetentionService(IDbContextFactory<IndexDbContext> factory, 
             var o = options.Value;
             var now = time.GetUtcNow();
             var tally = new Tally();
-            bool failed = true;
             try
             {
                 if (RetentionOptions.Effective(o.NonQcImages) is { } nonQc) await PurgeKindAsync(isQc: false, now - nonQc, tally, ct).ConfigureAwait(false);
                 if (RetentionOptions.Effective(o.QcImages) is { } qc) await PurgeKindAsync(isQc: true, now - qc, tally, ct).ConfigureAwait(false);
                 if (RetentionOptions.Effective(o.IngestEvents) is { } events) await TrimIngestEventsAsync(now - events, tally, ct).ConfigureAwait(false);
-                failed = false;
+                metrics.RunsTotal.WithLabels("ok").Inc();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                metrics.RunsTotal.WithLabels("failed").Inc();
+                throw;
             }
             finally
             {
-                metrics.RunsTotal.WithLabels(failed ? "failed" : "ok").Inc();
+                // What was committed before a failure or shutdown is reported (and audited) all the same.
                 await ReportAsync(tally.Report, now, o).ConfigureAwait(false);
             }
             return tally.Report;
