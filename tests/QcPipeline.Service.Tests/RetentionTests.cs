@@ -423,6 +423,32 @@ public sealed class RetentionTests
         }
     }
 
+    /// <summary>A series none of whose files could be read when it was checked has no known kind (its route was chosen from
+    /// nothing): retention keeps it, however old.</summary>
+    [Fact]
+    public async Task A_series_whose_files_could_not_be_read_has_no_kind_and_is_kept()
+    {
+        var input = Support.NewTempDir("qcret");
+        await using var svc = await InProcessService.StartAsync(null, [.. RetentionScenarios.Manual, "--Pipeline:SweeperEnabled=false", "--Retention:NonQcImages=00:00:01"]);
+        try
+        {
+            var clinical = RetentionScenarios.MakeSeries(input, 2, clinical: true);
+            await RetentionScenarios.SendAsync(svc, clinical);
+            foreach (var f in clinical.Files) await File.WriteAllTextAsync(RetentionScenarios.FilePath(svc, f), "damaged on disk");
+            await Task.Delay(TimeSpan.FromSeconds(1.2)); // the quiet period
+            Assert.Single(await svc.Services.GetRequiredService<Workers.SeriesSweeper>().ClaimAsync());
+            var row = await RetentionScenarios.AnalysedAsync(svc, clinical);
+            Assert.Null(row.IsQc);
+            await RetentionScenarios.AgeAsync(svc, clinical, TimeSpan.FromDays(30));
+            Assert.False((await RetentionScenarios.Retention(svc).RunOnceAsync()).DeletedAnything);
+            Assert.All(clinical.Files, f => Assert.True(File.Exists(RetentionScenarios.FilePath(svc, f))));
+        }
+        finally
+        {
+            Support.TryDeleteDir(input);
+        }
+    }
+
     [Theory]
     [InlineData("", null)]
     [InlineData("0", null)]
