@@ -6,6 +6,7 @@ using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
+using QcPipeline.Service.Retention;
 using QcPipeline.Service.Workers;
 using QcPipeline.Service.ResultsStore;
 
@@ -38,7 +39,8 @@ public static class ServiceHost
             .AddBus(builder.Configuration, bus => bus.AddConsumer<AnalyzeSeriesConsumer>())
             .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)
-            .AddHealth(builder.Configuration);
+            .AddHealth(builder.Configuration)
+            .AddRetention(builder.Configuration);
 
         var app = builder.Build();
         // Authentication and authorization run before every endpoint; /health/* has no policy (orchestrator probes),

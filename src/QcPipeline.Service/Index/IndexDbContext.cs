@@ -54,7 +54,8 @@ public sealed class InstanceRecord
     public bool HasQueryAttributes { get; set; }
 }
 
-/// <summary>Append-only history of what happened to instances beyond the first store (today: replacements).</summary>
+/// <summary>Append-only history of what happened to instances beyond the first store (today: replacements); rows older than
+/// <c>Retention:IngestEvents</c> are deleted.</summary>
 public sealed class IngestEventRecord
 {
     public long Id { get; set; }
@@ -86,10 +87,12 @@ public sealed class OutboxRecord
 
 /// <summary>Series assembly: one row per series, upserted with every index commit of one of its instances. The sweeper
 /// claims series quiet for <c>Pipeline:QuietPeriod</c> (open → claimed, with a new <see cref="ClaimId"/> and an
-/// AnalyzeSeries outbox row); the worker marks the claim analyzed; a new instance re-opens the series.</summary>
+/// AnalyzeSeries outbox row); the worker marks the claim analyzed, with its kind (<see cref="IsQc"/>) and time; retention
+/// deletes the instances of an analysed series after its period and marks it purged; a new instance re-opens the series
+/// (a purged one too: it starts again from that instance).</summary>
 public sealed class SeriesRecord
 {
-    public const string Open = "open", Claimed = "claimed", Analyzed = "analyzed";
+    public const string Open = "open", Claimed = "claimed", Analyzed = "analyzed", Purged = "purged";
 
     public long Id { get; set; }
     public required string SeriesInstanceUid { get; set; }
@@ -100,7 +103,7 @@ public sealed class SeriesRecord
     public DateTimeOffset FirstInstanceAt { get; set; }
     /// <summary>Commit time of the newest instance (or replacement) of the series.</summary>
     public DateTimeOffset LastInstanceAt { get; set; }
-    /// <summary><see cref="Open"/>, <see cref="Claimed"/> or <see cref="Analyzed"/>.</summary>
+    /// <summary><see cref="Open"/>, <see cref="Claimed"/>, <see cref="Analyzed"/> or <see cref="Purged"/>.</summary>
     public required string State { get; set; }
     public Guid? ClaimId { get; set; }
     public DateTimeOffset? ClaimedAt { get; set; }
@@ -108,6 +111,16 @@ public sealed class SeriesRecord
     public string? ClaimedBy { get; set; }
     /// <summary>Incremented by every change (optimistic concurrency token).</summary>
     public int Version { get; set; }
+
+    /// <summary>Whether the last finished analysis routed the series to phantom analyses (a QC series); null until a worker
+    /// of a version that records it has finished the series. Retention keeps QC and other images for different periods.</summary>
+    public bool? IsQc { get; set; }
+
+    /// <summary>When a worker last finished the series (marked it analyzed); retention counts its periods from here.</summary>
+    public DateTimeOffset? AnalyzedAt { get; set; }
+
+    /// <summary>When retention last deleted the series' instances (state <see cref="Purged"/>; kept after a re-open).</summary>
+    public DateTimeOffset? PurgedAt { get; set; }
 }
 
 /// <summary>The index. Each provider has its own subclass so that each has its own migrations
@@ -177,6 +190,8 @@ public abstract class IndexDbContext(DbContextOptions options) : DbContext(optio
             // The sweeper's query: open and quiet since a time; claimed since a time (timed-out claims).
             e.HasIndex(x => new { x.State, x.LastInstanceAt });
             e.HasIndex(x => x.ClaimId);
+            // Retention's query: analysed series of one kind, finished before a time.
+            e.HasIndex(x => new { x.State, x.IsQc, x.AnalyzedAt });
             e.Property(x => x.SeriesInstanceUid).HasMaxLength(64);
             e.Property(x => x.StudyInstanceUid).HasMaxLength(64);
             e.Property(x => x.Modality).HasMaxLength(16);
@@ -205,6 +220,8 @@ public sealed class SqliteIndexDbContext(DbContextOptions<SqliteIndexDbContext> 
             e.Property(x => x.FirstInstanceAt).HasConversion(ticks);
             e.Property(x => x.LastInstanceAt).HasConversion(ticks);
             e.Property(x => x.ClaimedAt).HasConversion(ticks);
+            e.Property(x => x.AnalyzedAt).HasConversion(ticks);
+            e.Property(x => x.PurgedAt).HasConversion(ticks);
         });
     }
 }

@@ -325,7 +325,8 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
     /// <summary>The series upsert and the outbox insert, prepared once per batch on the batch's transaction. Plain SQL that
     /// SQLite (3.24+) and PostgreSQL both run: <c>INSERT … ON CONFLICT … DO UPDATE</c> is atomic on both, so a concurrent
     /// sweeper claim (PostgreSQL: row lock) and this upsert serialize, and a claimed or analyzed series that gets a new
-    /// instance is re-opened.</summary>
+    /// instance is re-opened. A purged series (retention deleted its instances and set its count to 0) starts again from the
+    /// new instance.</summary>
     private sealed class PipelineCommands : IAsyncDisposable
     {
         private readonly bool _sqlite;
@@ -343,6 +344,7 @@ public sealed class IndexWriter : IAsyncDisposable, IDisposable
                 VALUES (@uid, @study, @modality, @inc, @now, @now, 'open', 1)
                 ON CONFLICT ("SeriesInstanceUid") DO UPDATE SET
                     "InstanceCount" = "Series"."InstanceCount" + @inc,
+                    "FirstInstanceAt" = CASE WHEN "Series"."State" = 'purged' THEN @now ELSE "Series"."FirstInstanceAt" END,
                     "LastInstanceAt" = @now,
                     "Modality" = COALESCE("Series"."Modality", @modality),
                     "State" = 'open',

@@ -258,9 +258,21 @@ public sealed class IncomingInstance : IAsyncDisposable
                 return Done(IngestOutcome.Duplicate, e);
 
             var dir = Path.GetDirectoryName(final)!;
-            _service.CreateDirectoryDurably(dir);
-            // rename(2) over an older version is atomic: a reader sees the old or the new file, never a mix.
-            File.Move(_tempPath, final, overwrite: true);
+            for (int attempt = 1; ; attempt++)
+            {
+                _service.CreateDirectoryDurably(dir);
+                try
+                {
+                    // rename(2) over an older version is atomic: a reader sees the old or the new file, never a mix.
+                    File.Move(_tempPath, final, overwrite: true);
+                    break;
+                }
+                catch (DirectoryNotFoundException) when (attempt < 3 && File.Exists(_tempPath))
+                {
+                    // Retention removed the series (or study) folder it had just emptied between our check and the rename:
+                    // make it again.
+                }
+            }
             if (_service.Fsync) await _service.DirectorySync.SyncAsync(dir).ConfigureAwait(false);
 
             IndexCommitResult commit;

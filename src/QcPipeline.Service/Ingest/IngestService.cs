@@ -87,8 +87,45 @@ public sealed class IngestService : IDisposable
         lock (_directoryLock) FileSync.CreateDirectoryDurably(Paths.Instances, dir, Fsync);
     }
 
-    internal SemaphoreSlim LockFor(string sopInstanceUid) =>
-        _locks[(int)((uint)StringComparer.Ordinal.GetHashCode(sopInstanceUid) % (uint)_locks.Length)];
+    internal SemaphoreSlim LockFor(string sopInstanceUid) => _locks[StripeOf(sopInstanceUid)];
+
+    private int StripeOf(string sopInstanceUid) => (int)((uint)StringComparer.Ordinal.GetHashCode(sopInstanceUid) % (uint)_locks.Length);
+
+    /// <summary>A set of the per-UID locks held by retention while it deletes instances, so that a replacement of one of them
+    /// (same path) in this process cannot be renamed into place between the file's deletion and its row's. Disposing
+    /// releases them all.</summary>
+    internal InstanceLockSet CreateLockSet() => new(this);
+
+    internal sealed class InstanceLockSet(IngestService service) : IDisposable
+    {
+        private readonly HashSet<int> _held = [];
+
+        /// <summary>Takes the locks of <paramref name="sopInstanceUids"/> not held yet, without waiting: false (and none of
+        /// them newly taken) when one is busy. Never waits, because an ingest holding its UID's lock may be waiting for the
+        /// database lock that the caller holds.</summary>
+        public bool TryAdd(IEnumerable<string> sopInstanceUids)
+        {
+            var taken = new List<int>();
+            foreach (var stripe in sopInstanceUids.Select(service.StripeOf).Distinct())
+            {
+                if (_held.Contains(stripe)) continue;
+                if (!service._locks[stripe].Wait(0))
+                {
+                    foreach (var t in taken) { service._locks[t].Release(); _held.Remove(t); }
+                    return false;
+                }
+                taken.Add(stripe);
+                _held.Add(stripe);
+            }
+            return true;
+        }
+
+        public void Dispose()
+        {
+            foreach (var stripe in _held) service._locks[stripe].Release();
+            _held.Clear();
+        }
+    }
 
     internal void Record(IngestRequest request, IngestResult result, long elapsedTicks)
     {

@@ -34,7 +34,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         if (rows.Count == 0)
         {
             logger.LogWarning("AnalyzeSeries {ClaimId}: the series has no stored instances; nothing to analyse", m.ClaimId);
-            await MarkAnalyzedAsync(m, ct).ConfigureAwait(false);
+            await MarkAnalyzedAsync(m, isQc: false, ct).ConfigureAwait(false);
             return;
         }
         // The sender most of the series came from (a series is normally sent by one device).
@@ -65,19 +65,25 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         await store.RecordFindingsAsync(m.ClaimId, m.SeriesInstanceUid, device.Id, analysis.Labels.Findings, scan.Headers.Instances.Count, ct).ConfigureAwait(false);
         if (scan.Unreadable.Count > 0)
             logger.LogWarning("AnalyzeSeries {ClaimId}: {Count} stored file(s) of the series could not be read", m.ClaimId, scan.Unreadable.Count);
-        await MarkAnalyzedAsync(m, ct).ConfigureAwait(false);
+        // No header readable: the route was chosen from nothing, so the kind is unknown, and retention keeps such a series.
+        await MarkAnalyzedAsync(m, scan.Headers.Instances.Count == 0 ? null : scan.Route.IsQc, ct).ConfigureAwait(false);
     }
 
     /// <summary>Series assembly: the claim is done. Only while the series is still claimed by this claim: a series re-opened
-    /// by a new instance meanwhile stays open (and is analysed again with all its instances).</summary>
-    private async Task MarkAnalyzedAsync(AnalyzeSeries m, CancellationToken ct)
+    /// by a new instance meanwhile stays open (and is analysed again with all its instances). Records whether the series
+    /// was routed to phantom analyses and when it was finished: retention keeps QC and other images for different periods,
+    /// counted from then.</summary>
+    private async Task MarkAnalyzedAsync(AnalyzeSeries m, bool? isQc, CancellationToken ct)
     {
         var db = await index.CreateDbContextAsync(ct).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
             Guid? claim = m.ClaimId;
+            var kind = isQc;
+            DateTimeOffset? now = time.GetUtcNow();
             await db.Series.Where(s => s.SeriesInstanceUid == m.SeriesInstanceUid && s.ClaimId == claim && s.State == SeriesRecord.Claimed)
-                .ExecuteUpdateAsync(u => u.SetProperty(s => s.State, SeriesRecord.Analyzed).SetProperty(s => s.Version, s => s.Version + 1), ct)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.State, SeriesRecord.Analyzed).SetProperty(s => s.IsQc, kind)
+                    .SetProperty(s => s.AnalyzedAt, now).SetProperty(s => s.Version, s => s.Version + 1), ct)
                 .ConfigureAwait(false);
         }
     }

@@ -281,6 +281,9 @@ namespace QcPipeline.Service.Index.Migrations.Postgres
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<DateTimeOffset?>("AnalyzedAt")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<Guid?>("ClaimId")
                         .HasColumnType("uuid");
 
@@ -297,12 +300,18 @@ namespace QcPipeline.Service.Index.Migrations.Postgres
                     b.Property<int>("InstanceCount")
                         .HasColumnType("integer");
 
+                    b.Property<bool?>("IsQc")
+                        .HasColumnType("boolean");
+
                     b.Property<DateTimeOffset>("LastInstanceAt")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Modality")
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
+
+                    b.Property<DateTimeOffset?>("PurgedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("SeriesInstanceUid")
                         .IsRequired()
@@ -331,6 +340,8 @@ namespace QcPipeline.Service.Index.Migrations.Postgres
                         .IsUnique();
 
                     b.HasIndex("State", "LastInstanceAt");
+
+                    b.HasIndex("State", "IsQc", "AnalyzedAt");
 
                     b.ToTable("Series", (string)null);
                 });

@@ -268,6 +268,9 @@ namespace QcPipeline.Service.Index.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("AnalyzedAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid?>("ClaimId")
                         .HasColumnType("TEXT");
 
@@ -284,12 +287,18 @@ namespace QcPipeline.Service.Index.Migrations.Sqlite
                     b.Property<int>("InstanceCount")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool?>("IsQc")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("LastInstanceAt")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Modality")
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("PurgedAt")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("SeriesInstanceUid")
                         .IsRequired()
@@ -318,6 +327,8 @@ namespace QcPipeline.Service.Index.Migrations.Sqlite
                         .IsUnique();
 
                     b.HasIndex("State", "LastInstanceAt");
+
+                    b.HasIndex("State", "IsQc", "AnalyzedAt");
 
                     b.ToTable("Series", (string)null);
                 });
