@@ -41,6 +41,38 @@ internal static class ApiDocument
         return Task.CompletedTask;
     }
 
+    /// <summary>Names and summaries of the DICOMweb routes (PS3.18), which are mapped without them.</summary>
+    private static readonly Dictionary<string, (string Id, string Summary)> DicomWeb = new(StringComparer.Ordinal)
+    {
+        ["POST dicom-web/studies"] = ("StowRsStudies", "STOW-RS: store instances (multipart/related; type=\"application/dicom\")"),
+        ["POST dicom-web/studies/{studyInstanceUid}"] = ("StowRsStudy", "STOW-RS: store instances of one study"),
+        ["GET dicom-web/studies"] = ("QidoRsStudies", "QIDO-RS: search studies"),
+        ["GET dicom-web/series"] = ("QidoRsSeries", "QIDO-RS: search series"),
+        ["GET dicom-web/instances"] = ("QidoRsInstances", "QIDO-RS: search instances"),
+        ["GET dicom-web/studies/{study}/series"] = ("QidoRsStudySeries", "QIDO-RS: search the series of a study"),
+        ["GET dicom-web/studies/{study}/instances"] = ("QidoRsStudyInstances", "QIDO-RS: search the instances of a study"),
+        ["GET dicom-web/studies/{study}/series/{series}/instances"] = ("QidoRsSeriesInstances", "QIDO-RS: search the instances of a series"),
+        ["GET dicom-web/studies/{study}"] = ("WadoRsStudy", "WADO-RS: retrieve a study (multipart/related; type=\"application/dicom\")"),
+        ["GET dicom-web/studies/{study}/series/{series}"] = ("WadoRsSeries", "WADO-RS: retrieve a series"),
+        ["GET dicom-web/studies/{study}/series/{series}/instances/{instance}"] = ("WadoRsInstance", "WADO-RS: retrieve an instance"),
+        ["GET dicom-web/studies/{study}/metadata"] = ("WadoRsStudyMetadata", "WADO-RS: metadata of a study (application/dicom+json)"),
+        ["GET dicom-web/studies/{study}/series/{series}/metadata"] = ("WadoRsSeriesMetadata", "WADO-RS: metadata of a series"),
+        ["GET dicom-web/studies/{study}/series/{series}/instances/{instance}/metadata"] = ("WadoRsInstanceMetadata", "WADO-RS: metadata of an instance"),
+        ["GET dicom-web/studies/{study}/series/{series}/instances/{instance}/frames/{frames}"] = ("WadoRsFrames", "WADO-RS: frames of an instance"),
+        ["GET dicom-web/studies/{study}/series/{series}/instances/{instance}/bulkdata/{path}"] = ("WadoRsBulkData", "WADO-RS: bulk data a BulkDataURI points to"),
+    };
+
+    public static Task DescribeDicomWebAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken ct)
+    {
+        var d = context.Description;
+        if (d.RelativePath is { } path && DicomWeb.TryGetValue($"{d.HttpMethod} {path.TrimEnd('/')}", out var info))
+        {
+            operation.OperationId ??= info.Id;
+            operation.Summary ??= info.Summary;
+        }
+        return Task.CompletedTask;
+    }
+
     private static OpenApiPathItem HealthPath(string id, string summary, bool ready)
     {
         var responses = new OpenApiResponses

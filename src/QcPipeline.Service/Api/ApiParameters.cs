@@ -41,8 +41,9 @@ internal static class ApiParameters
             var start = new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
             return endOfPeriod ? start.AddDays(1) : start;
         }
+        // In UTC: Npgsql writes only offset 0 to timestamptz (and the SQLite ticks are UTC).
         if (DateTimeOffset.TryParseExact(v, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var instant))
-            return instant;
+            return instant.ToUniversalTime();
         throw new ApiProblemException($"{name} must be an ISO 8601 date (2026-03-01) or date-time (2026-03-01T08:00:00Z)");
     }
 

@@ -26,7 +26,7 @@ public static class ResultsApi
         services.AddSingleton<DeviceEditor>();
         services.AddSingleton<OverlayService>();
         services.AddProblemDetails();
-        services.AddOpenApi(DocumentName, o => o.AddDocumentTransformer(ApiDocument.TransformAsync));
+        services.AddOpenApi(DocumentName, o => o.AddDocumentTransformer(ApiDocument.TransformAsync).AddOperationTransformer(ApiDocument.DescribeDicomWebAsync));
         return services;
     }
 
@@ -66,7 +66,7 @@ public static class ResultsApi
             .Produces<ResultDetail>().ProducesProblem(400).ProducesProblem(404).RequireAuthorization(QcAuthPolicies.Read);
         results.MapGet("/{id}/overlay.png", GetOverlay).WithName("GetResultOverlay").WithSummary("The analysed image with the ROIs drawn (PNG)")
             .WithDescription("`frame` picks the image of the analysed set (default: the first with ROIs). 404 when the result has no ROI geometry or its images are no longer stored.")
-            .Produces(StatusCodes.Status200OK, contentType: "image/png").ProducesProblem(400).ProducesProblem(404).RequireAuthorization(QcAuthPolicies.Read);
+            .Produces<Stream>(StatusCodes.Status200OK, "image/png").ProducesProblem(400).ProducesProblem(404).RequireAuthorization(QcAuthPolicies.Read);
 
         if (app.Services.GetRequiredService<IOptions<ApiOptions>>().Value.Docs)
         {

@@ -9,7 +9,7 @@ using QcPipeline.Service.ResultsStore;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Postgres
+namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
 {
     [DbContext(typeof(PostgresResultsDbContext))]
     [Migration("20261202163926_ResultImages")]

@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Postgres
+namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
 {
     /// <inheritdoc />
     public partial class ResultImages : Migration

@@ -8,7 +8,7 @@ using QcPipeline.Service.ResultsStore;
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Sqlite
+namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteResultsDbContext))]
     [Migration("20261202163916_ResultImages")]

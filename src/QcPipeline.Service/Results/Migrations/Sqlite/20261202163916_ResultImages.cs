@@ -2,7 +2,7 @@
 
 #nullable disable
 
-namespace QcPipeline.Service.Results.Migrations.Sqlite
+namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
 {
     /// <inheritdoc />
     public partial class ResultImages : Migration
