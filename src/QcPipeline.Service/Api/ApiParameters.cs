@@ -70,7 +70,10 @@ internal static class ApiParameters
     /// gigabytes); an empty body is null when <paramref name="optional"/>.</summary>
     public static async Task<JsonDocument?> JsonBodyAsync(HttpRequest request, int maxBytes, bool optional, CancellationToken ct)
     {
-        if (request.ContentLength is 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count == 0))
+        // Kestrel knows whether a body can follow (Content-Length, chunked, or an HTTP/2-3 stream that is not ended).
+        bool canHaveBody = request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+                           ?? request.ContentLength is not null || request.Headers.TransferEncoding.Count > 0;
+        if (request.ContentLength is 0 || !canHaveBody)
             return optional ? null : throw new ApiProblemException("a JSON body is required");
         if (request.ContentType is not { } type || !(type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)
                                                      || type.StartsWith("application/merge-patch+json", StringComparison.OrdinalIgnoreCase)))
