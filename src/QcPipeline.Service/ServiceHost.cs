@@ -1,4 +1,5 @@
 using Prometheus;
+using QcPipeline.Service.Api;
 using QcPipeline.Service.Auth;
 using QcPipeline.Service.Bus;
 using QcPipeline.Service.DicomWeb;
@@ -40,7 +41,8 @@ public static class ServiceHost
             .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)
             .AddHealth(builder.Configuration)
-            .AddRetention(builder.Configuration);
+            .AddRetention(builder.Configuration)
+            .AddResultsApi(builder.Configuration);
 
         var app = builder.Build();
         // Authentication and authorization run before every endpoint; /health/* has no policy (orchestrator probes),
@@ -49,6 +51,7 @@ public static class ServiceHost
         app.MapHealth();
         app.MapDicomWeb();
         app.MapAuthEndpoints();
+        app.MapResultsApi();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry).RequireAuthorization(QcAuthPolicies.Metrics);
         return app;
     }

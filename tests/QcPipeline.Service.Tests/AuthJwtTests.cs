@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -89,6 +90,29 @@ public sealed class AuthJwtTests : IDisposable
         using var stored = await SendAsync(svc, HttpMethod.Post, "/test/store", token);
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         Assert.Equal("svc-pacs-01", await stored.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_qc_manage_scope_lets_a_token_edit_a_device_and_the_audit_names_its_subject()
+    {
+        await using var svc = await AuthTests.StartAsync(JwtArgs());
+        var device = await svc.Services.GetRequiredService<QcPipeline.Service.ResultsStore.ResultStore>()
+            .ResolveDeviceAsync(new QcPipeline.Service.ResultsStore.DeviceIdentity(null, "MR1", null));
+        async Task<HttpStatusCode> Patch(string token)
+        {
+            using var http = svc.CreateHttpClient();
+            using var req = new HttpRequestMessage(HttpMethod.Patch, $"/api/devices/{device.Id}")
+            {
+                Content = new StringContent("""{"displayName":"MR 1.5 T"}""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            req.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using var resp = await http.SendAsync(req);
+            return resp.StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.Forbidden, await Patch(Token(Hs256(), Claims("viewer", "qc.read"))));
+        Assert.Equal(HttpStatusCode.OK, await Patch(Token(Hs256(), Claims("dr-li", "qc.read qc.manage"))));
+        var audit = Assert.Single(await ResultsApiContract.AuditRowsAsync(svc, "device", device.Key));
+        Assert.Equal("dr-li", audit.Actor);
     }
 
     [Fact]

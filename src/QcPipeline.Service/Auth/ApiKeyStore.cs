@@ -17,7 +17,7 @@ public sealed class ApiKeyStore
         _entries = options.Value.Auth.ApiKeys.Select(k => new Entry(
             k.Name,
             Convert.FromHexString(string.IsNullOrEmpty(k.KeySha256) ? HashHex(k.Key!) : k.KeySha256),
-            k.Scopes.Length == 0 ? [.. QcScopes.All] : k.Scopes.Distinct(StringComparer.Ordinal).ToArray())).ToArray();
+            k.Scopes.Length == 0 ? [.. QcScopes.Defaults] : k.Scopes.Distinct(StringComparer.Ordinal).ToArray())).ToArray();
     }
 
     public sealed record Entry(string Name, byte[] Hash, string[] Scopes);

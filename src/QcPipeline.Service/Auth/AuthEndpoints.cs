@@ -16,7 +16,7 @@ public static class AuthEndpoints
             return method is null
                 ? new WhoAmI(null, QcScopes.All, "anonymous")
                 : new WhoAmI(user.Identity?.Name, QcClaimTypes.Scopes(user), method);
-        }).RequireAuthorization(QcAuthPolicies.Authenticated);
+        }).RequireAuthorization(QcAuthPolicies.Authenticated).WithTags("Auth").WithName("WhoAmI").WithSummary("Who the server thinks the caller is");
         return app;
     }
 }

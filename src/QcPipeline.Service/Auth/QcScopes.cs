@@ -2,17 +2,24 @@ using System.Security.Claims;
 
 namespace QcPipeline.Service.Auth;
 
-/// <summary>What a client may do. API keys list them as <c>store</c>/<c>read</c>; JWTs carry them as <c>qc.store</c>/<c>qc.read</c>
-/// in <c>scope</c>/<c>scp</c> or as roles, prefixed so that a token issued for another API cannot grant them by accident.</summary>
+/// <summary>What a client may do. API keys list them as <c>store</c>/<c>read</c>/<c>manage</c>; JWTs carry them as
+/// <c>qc.store</c>/<c>qc.read</c>/<c>qc.manage</c> in <c>scope</c>/<c>scp</c> or as roles, prefixed so that a token issued for
+/// another API cannot grant them by accident.</summary>
 public static class QcScopes
 {
     public const string Store = "store";
     public const string Read = "read";
+    /// <summary>Change what the QC judges by and re-run it: device edits (names, limits), re-analysis requests.</summary>
+    public const string Manage = "manage";
     public const string JwtPrefix = "qc.";
 
-    public static readonly IReadOnlyList<string> All = [Store, Read];
+    public static readonly IReadOnlyList<string> All = [Store, Read, Manage];
 
-    public static bool IsKnown(string scope) => scope is Store or Read;
+    /// <summary>What an API key without a scope list gets: sending and reading; <see cref="Manage"/> only when listed, since
+    /// it changes the limits results are judged by.</summary>
+    public static readonly IReadOnlyList<string> Defaults = [Store, Read];
+
+    public static bool IsKnown(string scope) => scope is Store or Read or Manage;
 
     /// <summary>The scope named by a JWT scope or role value (<c>qc.store</c> → <c>store</c>), or null.</summary>
     public static string? FromJwtValue(string value) =>

@@ -14,7 +14,7 @@ public static class DicomWebEndpoints
 
     public static RouteGroupBuilder MapDicomWeb(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup(Prefix);
+        var group = app.MapGroup(Prefix).WithTags("DICOMweb");
         group.MapStow();
         group.MapQidoWado();
         return group;

@@ -20,9 +20,13 @@ public sealed record DeviceIdentity(string? DeviceSerialNumber, string? StationN
     internal static string? Clean(string? v) => string.IsNullOrWhiteSpace(v) ? null : v.Trim() is { Length: > 190 } t ? t[..190] : v.Trim();
 }
 
-/// <summary>One analysis result to keep.</summary>
+/// <summary>One analysis result to keep. <see cref="Images"/>: the images of its analysed set, in set order (an ROI's
+/// <c>Frame</c> indexes it); empty when unknown.</summary>
 public sealed record ResultWrite(Guid ClaimId, string StudyInstanceUid, string SeriesInstanceUid, long DeviceId, AnalysisResult Result,
-    int InstanceCount, string Reason, TimeSpan Duration);
+    int InstanceCount, string Reason, TimeSpan Duration, IReadOnlyList<ResultImage>? Images = null);
+
+/// <summary>An analysed image: the stored instance and the frame in it (0-based).</summary>
+public sealed record ResultImage(string SopInstanceUid, int Frame);
 
 /// <summary>Devices, results and findings in the database. Writes are idempotent under at-least-once delivery: the same
 /// claim writes a result once (unique key), and a device is registered once however many workers see it first.</summary>
@@ -93,6 +97,7 @@ public sealed class ResultStore(IDbContextFactory<ResultsDbContext> factory, Tim
             AnalyzedAt = time.GetUtcNow(),
             DurationMs = write.Duration.TotalMilliseconds,
             Json = JsonSerializer.Serialize(r, Json),
+            ImagesJson = write.Images is { Count: > 0 } images ? JsonSerializer.Serialize(images, Json) : null,
             Metrics = r.Metrics.Select(m => new ResultMetricRecord
             {
                 Name = m.Name, Value = m.Value is { } v && double.IsFinite(v) ? v : null, Unit = m.Unit,
@@ -186,6 +191,14 @@ public sealed class ResultStore(IDbContextFactory<ResultsDbContext> factory, Tim
             });
             await db.SaveChangesAsync(ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The images stored with a result (<see cref="ResultRecord.ImagesJson"/>), or empty.</summary>
+    public static IReadOnlyList<ResultImage> ImagesOf(ResultRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (string.IsNullOrEmpty(record.ImagesJson)) return [];
+        return JsonSerializer.Deserialize<List<ResultImage>>(record.ImagesJson, Json) ?? [];
     }
 
     public static string VerdictText(Verdict v) => v switch

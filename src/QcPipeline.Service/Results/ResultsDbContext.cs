@@ -51,6 +51,9 @@ public sealed class ResultRecord
     public double DurationMs { get; set; }
     /// <summary>The whole result as the analysis returned it (metrics per image, warnings, ROI geometry), JSON.</summary>
     public required string Json { get; set; }
+    /// <summary>The analysed images in set order, JSON <c>[{"sopInstanceUid":..,"frame":0},..]</c> (an ROI's frame indexes
+    /// it), so the overlay of a result can be drawn on the right image; null for results kept before it was recorded.</summary>
+    public string? ImagesJson { get; set; }
     public List<ResultMetricRecord> Metrics { get; set; } = [];
 }
 

@@ -36,14 +36,15 @@ public sealed class ResultsDbContextFactory : IDbContextFactory<ResultsDbContext
     public ResultsDbContext CreateDbContext() => _create();
 }
 
-/// <summary>For <c>dotnet ef migrations add NAME --context SqliteResultsDbContext --output-dir Results/Migrations/Sqlite</c>.</summary>
+/// <summary>For <c>dotnet ef migrations add NAME --context SqliteResultsDbContext --output-dir Results/Migrations/Sqlite --namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite</c>
+/// (the namespace: a <c>QcPipeline.Service.Results</c> namespace, from the folder, would shadow ASP.NET's <c>Results</c> class).</summary>
 internal sealed class SqliteResultsDesignTimeFactory : IDesignTimeDbContextFactory<SqliteResultsDbContext>
 {
     public SqliteResultsDbContext CreateDbContext(string[] args) =>
         new(new DbContextOptionsBuilder<SqliteResultsDbContext>().UseSqlite("Data Source=design-time.db", s => s.MigrationsHistoryTable(ResultsDbContext.HistoryTable)).Options);
 }
 
-/// <summary>For <c>dotnet ef migrations add NAME --context PostgresResultsDbContext --output-dir Results/Migrations/Postgres</c>.</summary>
+/// <summary>For <c>dotnet ef migrations add NAME --context PostgresResultsDbContext --output-dir Results/Migrations/Postgres --namespace QcPipeline.Service.ResultsStore.Migrations.Postgres</c>.</summary>
 internal sealed class PostgresResultsDesignTimeFactory : IDesignTimeDbContextFactory<PostgresResultsDbContext>
 {
     public PostgresResultsDbContext CreateDbContext(string[] args) =>

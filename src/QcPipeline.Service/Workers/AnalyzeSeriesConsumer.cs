@@ -49,10 +49,10 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         var elapsed = Stopwatch.GetElapsedTime(started);
         metrics.AnalysisDuration.WithLabels(scan.Route.IsQc ? "qc" : "labels").Observe(elapsed.TotalSeconds);
 
-        foreach (var result in analysis.Results)
+        for (int i = 0; i < analysis.Results.Count; i++)
         {
-            var (record, created) = await store.RecordAsync(new ResultWrite(m.ClaimId, m.StudyInstanceUid, m.SeriesInstanceUid, device.Id, result,
-                input.Files.Count, m.Reason, elapsed), ct).ConfigureAwait(false);
+            var (record, created) = await store.RecordAsync(new ResultWrite(m.ClaimId, m.StudyInstanceUid, m.SeriesInstanceUid, device.Id, analysis.Results[i],
+                input.Files.Count, m.Reason, elapsed, analysis.ResultImages[i]), ct).ConfigureAwait(false);
             // Published for an existing row too: a delivery that crashed after the write and before the publish is completed by
             // its redelivery. Consumers of QcResultRecorded are idempotent by ResultId.
             await context.Publish(new QcResultRecorded(record.Id, m.SeriesInstanceUid, device.Key, record.Profile, record.AlgorithmVersion,

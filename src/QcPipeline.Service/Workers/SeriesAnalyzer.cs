@@ -15,8 +15,11 @@ public sealed record SeriesInput(string StudyInstanceUid, string SeriesInstanceU
 public sealed record SeriesHeaderScan(SeriesHeaders Headers, IReadOnlyDictionary<string, string?> Attributes, SeriesRoute Route,
     DeviceIdentity Device, IReadOnlyList<string> Unreadable);
 
-/// <summary>What the analysis of a series produced (nothing stored yet).</summary>
-public sealed record SeriesAnalysis(SeriesHeaderScan Scan, SeriesCheckResult Labels, IReadOnlyList<AnalysisResult> Results);
+/// <summary>What the analysis of a series produced (nothing stored yet). <see cref="ResultImages"/>[i] lists the images
+/// <see cref="Results"/>[i] was computed from, in the order of its set (an ROI's <c>Frame</c> indexes it), so that the
+/// analysed image can be found again to draw its ROIs.</summary>
+public sealed record SeriesAnalysis(SeriesHeaderScan Scan, SeriesCheckResult Labels, IReadOnlyList<AnalysisResult> Results,
+    IReadOnlyList<IReadOnlyList<ResultImage>> ResultImages);
 
 /// <summary>Reads a series from the instance store, routes it (<see cref="SeriesRouting"/>), runs the label and integrity
 /// checks on every series and the phantom analyses of its route (<see cref="ProfileRouter"/>). CPU and file reads only:
@@ -56,9 +59,12 @@ public sealed class SeriesAnalyzer(SeriesRouting routing)
         ArgumentNullException.ThrowIfNull(scan);
         var labels = SeriesQc.Check(scan.Headers);
         var results = new List<AnalysisResult>();
+        var resultImages = new List<IReadOnlyList<ResultImage>>();
         if (scan.Route.IsQc)
         {
             var images = new List<AnalysisImage>();
+            // Where each image came from (instance and frame): the router reorders images, so this is by reference.
+            var sources = new Dictionary<AnalysisImage, ResultImage>(ReferenceEqualityComparer.Instance);
             var warnings = new List<string>();
             foreach (var path in input.Files)
             {
@@ -68,7 +74,12 @@ public sealed class SeriesAnalyzer(SeriesRouting routing)
                     var file = DicomFile.Open(path);
                     if (!file.Dataset.Contains(DicomTags.PixelData)) continue;
                     int frames = Math.Max(1, DicomPixelData.Create(file.Dataset).NumberOfFrames);
-                    for (int f = 0; f < frames; f++) images.Add(AnalysisImage.FromDicom(file, f));
+                    for (int f = 0; f < frames; f++)
+                    {
+                        var image = AnalysisImage.FromDicom(file, f);
+                        images.Add(image);
+                        if (image.SopInstanceUid is { Length: > 0 } sop) sources[image] = new ResultImage(sop, f);
+                    }
                 }
                 catch (Exception ex) when (ex is IOException or DicomFormatException or DicomPixelDataException or NotSupportedException or InvalidDataException)
                 {
@@ -82,10 +93,12 @@ public sealed class SeriesAnalyzer(SeriesRouting routing)
                 {
                     var r = routed.Result;
                     results.Add(warnings.Count == 0 ? r : r with { Warnings = [.. r.Warnings, .. warnings] });
+                    // All or nothing: a set with an image of no SOP Instance UID cannot be indexed by frame.
+                    resultImages.Add(routed.Set.Images.All(sources.ContainsKey) ? routed.Set.Images.Select(i => sources[i]).ToArray() : []);
                 }
             }
         }
-        return new SeriesAnalysis(scan, labels, results);
+        return new SeriesAnalysis(scan, labels, results, resultImages);
     }
 
     private static string? Value(DicomDataset ds, string keyword)

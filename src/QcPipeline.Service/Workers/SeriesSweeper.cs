@@ -80,15 +80,7 @@ public sealed class SeriesSweeper(IDbContextFactory<IndexDbContext> factory, Out
                     var reason = s.State == SeriesRecord.Claimed ? "reclaim" : "quiet";
                     if (reason == "reclaim")
                         logger.LogWarning("A series claim was not finished within {ClaimTimeout}; claiming the series again", o.ClaimTimeout);
-                    s.State = SeriesRecord.Claimed;
-                    s.ClaimId = Guid.NewGuid();
-                    s.ClaimedAt = now;
-                    s.ClaimedBy = InstanceName;
-                    s.Version++;
-                    var command = new AnalyzeSeries(s.ClaimId.Value, s.StudyInstanceUid, s.SeriesInstanceUid, s.InstanceCount, reason, now);
-                    var (type, payload) = OutboxMessages.Serialize(command);
-                    db.Outbox.Add(new OutboxRecord { MessageType = type, Payload = payload, CreatedAt = now });
-                    commands.Add(command);
+                    commands.Add(Claim(db, s, reason, now));
                 }
                 await db.SaveChangesAsync(ct).ConfigureAwait(false);
                 await tx.CommitAsync(ct).ConfigureAwait(false);
@@ -96,5 +88,60 @@ public sealed class SeriesSweeper(IDbContextFactory<IndexDbContext> factory, Out
         }
         signal.Notify();
         return commands;
+    }
+
+    /// <summary>Claims one series now, whatever its state (a re-analysis asked for through the API): a new claim id and an
+    /// <see cref="AnalyzeSeries"/> outbox row with <paramref name="reason"/>, in one transaction, as a sweep does. Null when the
+    /// series is unknown. A claim still running keeps running; its result and the new one are both kept (per claim).</summary>
+    public async Task<AnalyzeSeries?> ClaimSeriesAsync(string seriesInstanceUid, string reason, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(seriesInstanceUid);
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        for (int attempt = 0; ; attempt++)
+        {
+            var now = time.GetUtcNow();
+            var db = await factory.CreateDbContextAsync(ct).ConfigureAwait(false);
+            await using (db.ConfigureAwait(false))
+            {
+                var tx = await db.Database.BeginTransactionAsync(ct).ConfigureAwait(false);
+                await using (tx.ConfigureAwait(false))
+                {
+                    // The row lock (PostgreSQL) keeps a concurrent sweep from claiming it between our read and write; SQLite's
+                    // BEGIN IMMEDIATE holds the write lock already.
+                    var s = db is PostgresIndexDbContext
+                        ? await db.Series.FromSqlRaw("""SELECT * FROM "Series" WHERE "SeriesInstanceUid" = {0} FOR UPDATE""", seriesInstanceUid)
+                            .FirstOrDefaultAsync(ct).ConfigureAwait(false)
+                        : await db.Series.FirstOrDefaultAsync(x => x.SeriesInstanceUid == seriesInstanceUid, ct).ConfigureAwait(false);
+                    if (s is null) return null;
+                    var command = Claim(db, s, reason, now);
+                    try
+                    {
+                        await db.SaveChangesAsync(ct).ConfigureAwait(false);
+                        await tx.CommitAsync(ct).ConfigureAwait(false);
+                    }
+                    catch (DbUpdateConcurrencyException) when (attempt < 3)
+                    {
+                        // An instance of the series was committed meanwhile (Version changed): read it again.
+                        continue;
+                    }
+                    signal.Notify();
+                    return command;
+                }
+            }
+        }
+    }
+
+    /// <summary>Gives <paramref name="s"/> a new claim and adds its command to the outbox (saved by the caller's transaction).</summary>
+    private static AnalyzeSeries Claim(IndexDbContext db, SeriesRecord s, string reason, DateTimeOffset now)
+    {
+        s.State = SeriesRecord.Claimed;
+        s.ClaimId = Guid.NewGuid();
+        s.ClaimedAt = now;
+        s.ClaimedBy = InstanceName;
+        s.Version++;
+        var command = new AnalyzeSeries(s.ClaimId.Value, s.StudyInstanceUid, s.SeriesInstanceUid, s.InstanceCount, reason, now);
+        var (type, payload) = OutboxMessages.Serialize(command);
+        db.Outbox.Add(new OutboxRecord { MessageType = type, Payload = payload, CreatedAt = now });
+        return command;
     }
 }

@@ -258,6 +258,9 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
                     b.Property<double>("DurationMs")
                         .HasColumnType("double precision");
 
+                    b.Property<string>("ImagesJson")
+                        .HasColumnType("text");
+
                     b.Property<string>("InconclusiveReason")
                         .HasMaxLength(500)
                         .HasColumnType("character varying(500)");

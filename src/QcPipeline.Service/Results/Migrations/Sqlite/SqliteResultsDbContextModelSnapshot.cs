@@ -243,6 +243,9 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
                     b.Property<double>("DurationMs")
                         .HasColumnType("REAL");
 
+                    b.Property<string>("ImagesJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("InconclusiveReason")
                         .HasMaxLength(500)
                         .HasColumnType("TEXT");
