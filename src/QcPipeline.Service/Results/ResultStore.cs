@@ -21,8 +21,9 @@ public sealed record DeviceIdentity(string? DeviceSerialNumber, string? StationN
 }
 
 /// <summary>One analysis result to keep.</summary>
+/// <param name="Worker">The process that analysed it (<see cref="ServiceInstance.Name"/>).</param>
 public sealed record ResultWrite(Guid ClaimId, string StudyInstanceUid, string SeriesInstanceUid, long DeviceId, AnalysisResult Result,
-    int InstanceCount, string Reason, TimeSpan Duration);
+    int InstanceCount, string Reason, TimeSpan Duration, string? Worker = null);
 
 /// <summary>Devices, results and findings in the database. Writes are idempotent under at-least-once delivery: the same
 /// claim writes a result once (unique key), and a device is registered once however many workers see it first.</summary>
@@ -92,6 +93,7 @@ public sealed class ResultStore(IDbContextFactory<ResultsDbContext> factory, Tim
             Reason = write.Reason,
             AnalyzedAt = time.GetUtcNow(),
             DurationMs = write.Duration.TotalMilliseconds,
+            Worker = write.Worker,
             Json = JsonSerializer.Serialize(r, Json),
             Metrics = r.Metrics.Select(m => new ResultMetricRecord
             {
