@@ -44,7 +44,8 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
         Assert.Equal(200, status);
         Assert.Equal(["bus", "data_folder", "database", "dicom_listener"], checks.Keys.Order());
         (status, checks) = await PipelineProcesses.ReadyAsync(api);
-        Assert.Equal((200, new[] { "data_folder", "database" }), (status, checks.Keys.Order().ToArray()));
+        Assert.Equal(200, status);
+        Assert.Equal(["data_folder", "database"], checks.Keys.Order());
 
         var ct = Support.MakeCtFiles(Path.Combine(p.Input, "ct"), 10);
         await StoreAllAsync(port, ct.Select(f => f.Path));
@@ -53,7 +54,7 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
         {
             using var stow = await http.SendAsync(StowSupport.Request("/dicom-web/studies", StowSupport.Body([.. dr.Select(File.ReadAllBytes)])));
             Assert.Equal(HttpStatusCode.OK, stow.StatusCode);
-            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dicom-web/studies")).StatusCode); // QIDO is the API role's
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dicom-web/series")).StatusCode); // QIDO is the API role's
         }
         using var drManifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepoRoot, "phantoms", "dr-flat", "manifest.json")));
         var drSeries = drManifest.RootElement.GetProperty("seriesInstanceUid").GetString()!;
@@ -80,7 +81,8 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
 
         // The worker: health without a DICOM listener, no DICOMweb; the API serves the shared index.
         (status, checks) = await PipelineProcesses.ReadyAsync(worker);
-        Assert.Equal((200, new[] { "bus", "data_folder", "database" }), (status, checks.Keys.Order().ToArray()));
+        Assert.Equal(200, status);
+        Assert.Equal(["bus", "data_folder", "database"], checks.Keys.Order());
         using (var http = new HttpClient { BaseAddress = worker.HttpBase })
         {
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dicom-web/studies")).StatusCode);

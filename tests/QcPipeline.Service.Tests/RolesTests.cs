@@ -91,7 +91,7 @@ public sealed class RolesTests
             Assert.Contains(typeof(OutboxDispatcher), hosted);
             Assert.Null(svc.Services.GetService<SeriesAnalyzer>());
             using (var http = svc.CreateHttpClient())
-                Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dicom-web/studies")).StatusCode);
+                Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dicom-web/series")).StatusCode); // GET /studies: 405 (STOW's route)
             var files = Support.MakeCtFiles(input, 2);
             var store = await Support.StoreScuAsync(svc.DicomPort, files.Select(f => f.Path));
             Assert.True(store.ExitCode == 0, store.All);
