@@ -65,10 +65,13 @@ public static class BusServiceCollectionExtensions
                     cfg.Durable = true;
                     // AnalyzeSeries is published by receivers, consumed by workers in other processes. A publish is routed only
                     // to queues bound at that moment, so a receiver that starts (and claims) before any worker has ever run
-                    // would drop its commands: the publish topology declares the worker's queue and binding itself, exactly
-                    // as the worker's endpoint does, and the commands wait there.
+                    // would drop its commands: the publish topology declares the worker's queue (as the worker's endpoint
+                    // does) and binds it to the message type's exchange, and the commands wait there. The worker's own route
+                    // (message exchange -> endpoint exchange -> queue) reaches the same queue; RabbitMQ delivers a message
+                    // once per queue however many bindings lead there.
                     var quorum = context.GetRequiredService<IOptions<BusOptions>>().Value.RabbitMq.QuorumQueues;
-                    cfg.Publish<AnalyzeSeries>(p => p.BindQueue(AnalyzeSeriesQueue, AnalyzeSeriesQueue, q =>
+                    var messageExchange = cfg.MessageTopology.GetMessageTopology<AnalyzeSeries>().EntityName;
+                    cfg.Publish<AnalyzeSeries>(p => p.BindQueue(messageExchange, AnalyzeSeriesQueue, q =>
                     {
                         if (quorum) q.SetQuorumQueue();
                     }));
