@@ -24,6 +24,7 @@ QUIET="${QUIET:-00:00:02}"
 SWEEP="${SWEEP:-}"
 PART="${PART:-all}"
 WORK="$(mktemp -d -t qc-pipe-XXXXXX)"
+chmod 755 "$WORK" # the PostgreSQL cluster runs as the postgres user when we are root
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 export QC_SERVICES_DIR="$WORK/services"
 PIDS=()
