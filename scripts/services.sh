@@ -235,7 +235,8 @@ halt_rabbitmq() { # stop the node (and its epmd), keep the folder
   [ -f "$dir/pid" ] && pid=$(cat "$dir/pid")
   ( rabbitmq_env "$dir"
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-      "$(rabbitmq_bin)/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+      # Bounded: on a loaded machine a graceful stop with clients connected can take minutes; then SIGTERM, then SIGKILL.
+      timeout -k 5 20 "$(rabbitmq_bin)/rabbitmqctl" -q -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
       echo "rabbitmq stopped (pid $pid)"

@@ -4,18 +4,24 @@ using System.Text.RegularExpressions;
 
 namespace QcPipeline.Service.Tests;
 
-/// <summary>The service as a separate process (<c>dotnet QcPipeline.Service.dll</c>), for kill and start-up tests.</summary>
+/// <summary>The service as a separate process (<c>dotnet QcPipeline.Service.dll</c>), for kill, start-up and multi-process
+/// (roles) tests.</summary>
 public sealed partial class ChildService : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<int> _port = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(string Roles, Uri Http)> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ChildService(Process process) => _process = process;
 
     public int DicomPort => _port.Task.Result;
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
+    /// <summary>The process id: with the host name, what the service records as <c>ClaimedBy</c> and a result's <c>Worker</c>.</summary>
+    public int Pid => _process.Id;
+    /// <summary>The HTTP base address it bound (after <see cref="WaitStartedAsync"/>).</summary>
+    public Uri HttpBase => _started.Task.Result.Http;
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Starts the service with <paramref name="args"/> in <paramref name="workDir"/>; <see cref="WaitBoundAsync"/> waits for the DICOM port.</summary>
@@ -29,7 +35,11 @@ public sealed partial class ChildService : IAsyncDisposable
         var child = new ChildService(p);
         p.OutputDataReceived += (_, e) => child.OnLine(e.Data);
         p.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
-        p.Exited += (_, _) => child._port.TrySetException(new InvalidOperationException("the service exited before binding"));
+        p.Exited += (_, _) =>
+        {
+            child._port.TrySetException(new InvalidOperationException("the service exited before binding"));
+            child._started.TrySetException(new InvalidOperationException("the service exited before it started"));
+        };
         p.Start();
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
@@ -42,10 +52,29 @@ public sealed partial class ChildService : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
         var m = Bound().Match(line);
         if (m.Success) _port.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        m = Started().Match(line);
+        if (m.Success) _started.TrySetResult((m.Groups[1].Value, new Uri(m.Groups[2].Value.Split(';')[0])));
     }
 
     [GeneratedRegex(@"DICOM listener bound on [^ ]+:(\d+) ")]
     private static partial Regex Bound();
+
+    [GeneratedRegex(@"Service started: roles ([a-z,]+); HTTP (\S+)")]
+    private static partial Regex Started();
+
+    /// <summary>Waits for the line the service logs when every part of its roles has started (a worker has no DICOM port to
+    /// wait for); returns its roles as logged.</summary>
+    public async Task<string> WaitStartedAsync(TimeSpan? timeout = null)
+    {
+        try
+        {
+            return (await _started.Task.WaitAsync(timeout ?? TimeSpan.FromSeconds(60))).Roles;
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
+        {
+            throw new InvalidOperationException("service did not start: " + Output, ex);
+        }
+    }
 
     public async Task<int> WaitBoundAsync(TimeSpan? timeout = null)
     {

@@ -27,7 +27,8 @@ public sealed class RabbitMqFixture : IAsyncLifetime
     /// <summary>rabbitmqctl against this node; its standard output.</summary>
     public async Task<string> CtlAsync(params string[] args)
     {
-        return (await _script.RunAsync(TimeSpan.FromSeconds(60), ["rabbitmqctl", .. args])).StdOut;
+        // Generous: rabbitmqctl boots an Erlang VM per call, which takes tens of seconds on a loaded 2-core machine.
+        return (await _script.RunAsync(TimeSpan.FromSeconds(120), ["rabbitmqctl", .. args])).StdOut;
     }
 
     /// <summary>Queue name → (messages ready, type, durable), from rabbitmqctl list_queues.</summary>
@@ -45,7 +46,7 @@ public sealed class RabbitMqFixture : IAsyncLifetime
 
     public async Task HaltAsync()
     {
-        await _script.RunAsync(TimeSpan.FromSeconds(60), "halt", "rabbitmq");
+        await _script.RunAsync(TimeSpan.FromSeconds(120), "halt", "rabbitmq");
     }
 
     public async Task ResumeAsync()

@@ -5,6 +5,9 @@ namespace QcPipeline.Service.Bus;
 
 public static class BusServiceCollectionExtensions
 {
+    /// <summary>The worker's receive endpoint (queue) for <see cref="AnalyzeSeries"/>: the consumer's kebab-case name.</summary>
+    public static string AnalyzeSeriesQueue { get; } = KebabCaseEndpointNameFormatter.Instance.Consumer<Workers.AnalyzeSeriesConsumer>();
+
     /// <summary>MassTransit on the configured transport (<see cref="BusOptions"/>): durable queues, publisher confirms
     /// (RabbitMQ), optional quorum queues, prefetch and concurrency for CPU-bound consumers, retry with exponential backoff
     /// then the endpoint's <c>_error</c> queue, and <see cref="FaultObserver"/>. <paramref name="configure"/> adds the
@@ -60,6 +63,18 @@ public static class BusServiceCollectionExtensions
                         if (r.UseTls) h.UseSsl(s => s.ServerName = r.Host);
                     });
                     cfg.Durable = true;
+                    // AnalyzeSeries is published by receivers, consumed by workers in other processes. A publish is routed only
+                    // to queues bound at that moment, so a receiver that starts (and claims) before any worker has ever run
+                    // would drop its commands: the publish topology declares the worker's queue (as the worker's endpoint
+                    // does) and binds it to the message type's exchange, and the commands wait there. The worker's own route
+                    // (message exchange -> endpoint exchange -> queue) reaches the same queue; RabbitMQ delivers a message
+                    // once per queue however many bindings lead there.
+                    var quorum = context.GetRequiredService<IOptions<BusOptions>>().Value.RabbitMq.QuorumQueues;
+                    var messageExchange = cfg.MessageTopology.GetMessageTopology<AnalyzeSeries>().EntityName;
+                    cfg.Publish<AnalyzeSeries>(p => p.BindQueue(messageExchange, AnalyzeSeriesQueue, q =>
+                    {
+                        if (quorum) q.SetQuorumQueue();
+                    }));
                     cfg.ConfigureEndpoints(context);
                 });
             }

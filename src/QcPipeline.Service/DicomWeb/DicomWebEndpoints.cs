@@ -1,22 +1,24 @@
 namespace QcPipeline.Service.DicomWeb;
 
-/// <summary>DICOMweb (PS3.18) under <c>/dicom-web</c>: STOW-RS, QIDO-RS and WADO-RS.</summary>
+/// <summary>DICOMweb (PS3.18) under <c>/dicom-web</c>: STOW-RS in the receiver role, QIDO-RS and WADO-RS in the API role.</summary>
 public static class DicomWebEndpoints
 {
     public const string Prefix = "/dicom-web";
 
-    public static IServiceCollection AddDicomWeb(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddDicomWeb(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles)
     {
-        services.AddStow(configuration);
-        services.AddQidoWado(configuration);
+        ArgumentNullException.ThrowIfNull(roles);
+        if (roles.Receiver) services.AddStow(configuration);
+        if (roles.Api) services.AddQidoWado(configuration);
         return services;
     }
 
-    public static RouteGroupBuilder MapDicomWeb(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapDicomWeb(this IEndpointRouteBuilder app, ServiceRoles roles)
     {
+        ArgumentNullException.ThrowIfNull(roles);
         var group = app.MapGroup(Prefix).WithTags("DICOMweb");
-        group.MapStow();
-        group.MapQidoWado();
+        if (roles.Receiver) group.MapStow();
+        if (roles.Api) group.MapQidoWado();
         return group;
     }
 }

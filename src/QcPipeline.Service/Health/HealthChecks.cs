@@ -43,6 +43,24 @@ internal sealed class DataFolderHealthCheck(StoragePaths paths) : IHealthCheck
     }
 }
 
+/// <summary>Workers and the API role only read the store: the data folder must exist and be listable (a shared volume that
+/// is not mounted fails here).</summary>
+internal sealed class DataFolderReadableHealthCheck(StoragePaths paths) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            _ = Directory.EnumerateFileSystemEntries(paths.Root).Take(1).Count();
+            return Task.FromResult(HealthCheckResult.Healthy("data folder readable"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy("data folder not readable: " + ex.GetType().Name));
+        }
+    }
+}
+
 internal sealed class DimseListenerHealthCheck(DimseListenerState state) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
@@ -53,13 +71,22 @@ public static class HealthServiceCollectionExtensions
 {
     private const string Ready = "ready";
 
-    /// <summary>/health/live: the process answers. /health/ready: index database reachable, data folder writable, DICOM listener bound.</summary>
-    public static IServiceCollection AddHealth(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>/health/live: the process answers. /health/ready, by role: the index database reachable (every role); the
+    /// data folder writable and the DICOM listener bound (receiver); the data folder readable (worker, api, without the
+    /// receiver). The bus adds its own check (<c>bus</c>) in the receiver and worker roles.</summary>
+    public static IServiceCollection AddHealth(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles)
     {
-        services.AddHealthChecks()
-            .AddCheck<DatabaseHealthCheck>("database", tags: [Ready])
-            .AddCheck<DataFolderHealthCheck>("data_folder", tags: [Ready])
-            .AddCheck<DimseListenerHealthCheck>("dicom_listener", tags: [Ready]);
+        ArgumentNullException.ThrowIfNull(roles);
+        var checks = services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Ready]);
+        if (roles.Receiver)
+        {
+            checks.AddCheck<DataFolderHealthCheck>("data_folder", tags: [Ready]);
+            checks.AddCheck<DimseListenerHealthCheck>("dicom_listener", tags: [Ready]);
+        }
+        else
+        {
+            checks.AddCheck<DataFolderReadableHealthCheck>("data_folder", tags: [Ready]);
+        }
         return services;
     }
 

@@ -5,7 +5,7 @@ using QcPipeline.Service.Ingest;
 namespace QcPipeline.Service.Index;
 
 /// <summary>Brings the index schema up to date at start (EF Core migrations of the provider, before the listener and the
-/// reconciliation run) and puts SQLite in WAL mode.</summary>
+/// reconciliation run) and puts SQLite in WAL mode. On PostgreSQL one process at a time migrates (<see cref="MigrationLock"/>).</summary>
 internal sealed class IndexInitializer(IDbContextFactory<IndexDbContext> factory, IOptions<DatabaseOptions> options, StoragePaths paths, ILogger<IndexInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -19,8 +19,13 @@ internal sealed class IndexInitializer(IDbContextFactory<IndexDbContext> factory
                 // WAL: readers never block the writer, and a commit is one append + fsync of the log.
                 await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
             }
-            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Count();
-            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            int pending;
+            var migrationLock = await MigrationLock.AcquireAsync(options.Value, logger, cancellationToken).ConfigureAwait(false);
+            await using (migrationLock.ConfigureAwait(false))
+            {
+                pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Count();
+                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            }
             logger.LogInformation("Index database ready ({Provider}, {Applied} migrations applied)", options.Value.Provider, pending);
         }
     }

@@ -5,16 +5,19 @@ namespace QcPipeline.Service.Ingest;
 
 public static class IngestServiceCollectionExtensions
 {
-    /// <summary>The instance store, the ingest path and the DICOM (DIMSE) listener. Call after AddIndex and AddMetrics:
+    /// <summary>The instance store (every role reads it: the worker its series, the API role WADO-RS) and, in the receiver
+    /// role, the ingest path, the start-up reconciliation and the DICOM (DIMSE) listener. Call after AddIndex and AddMetrics:
     /// hosted services start in registration order, and the index schema must exist before reconciliation.</summary>
-    public static IServiceCollection AddIngest(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddIngest(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles)
     {
+        ArgumentNullException.ThrowIfNull(roles);
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddOptions<DicomOptions>().Bind(configuration.GetSection(DicomOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DicomOptions>, DicomOptionsValidator>();
         services.AddSingleton<StoragePaths>();
         services.TryAddSingleton(TimeProvider.System);
+        if (!roles.Receiver) return services;
+        services.AddOptions<DicomOptions>().Bind(configuration.GetSection(DicomOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DicomOptions>, DicomOptionsValidator>();
         services.AddSingleton<IngestService>();
         services.AddSingleton<InstanceStoreReconciler>();
         services.AddSingleton<DimseStoreHandler>();

@@ -21,9 +21,9 @@ public sealed record DeviceIdentity(string? DeviceSerialNumber, string? StationN
 }
 
 /// <summary>One analysis result to keep. <see cref="Images"/>: the images of its analysed set, in set order (an ROI's
-/// <c>Frame</c> indexes it); empty when unknown.</summary>
+/// <c>Frame</c> indexes it); empty when unknown. <see cref="Worker"/>: the process that analysed it (<see cref="ServiceInstance.Name"/>).</summary>
 public sealed record ResultWrite(Guid ClaimId, string StudyInstanceUid, string SeriesInstanceUid, long DeviceId, AnalysisResult Result,
-    int InstanceCount, string Reason, TimeSpan Duration, IReadOnlyList<ResultImage>? Images = null);
+    int InstanceCount, string Reason, TimeSpan Duration, IReadOnlyList<ResultImage>? Images = null, string? Worker = null);
 
 /// <summary>An analysed image: the stored instance and the frame in it (0-based).</summary>
 public sealed record ResultImage(string SopInstanceUid, int Frame);
@@ -96,6 +96,7 @@ public sealed class ResultStore(IDbContextFactory<ResultsDbContext> factory, Tim
             Reason = write.Reason,
             AnalyzedAt = time.GetUtcNow(),
             DurationMs = write.Duration.TotalMilliseconds,
+            Worker = write.Worker,
             Json = JsonSerializer.Serialize(r, Json),
             ImagesJson = write.Images is { Count: > 0 } images ? JsonSerializer.Serialize(images, Json) : null,
             Metrics = r.Metrics.Select(m => new ResultMetricRecord

@@ -49,6 +49,9 @@ public sealed class ResultRecord
     public required string Reason { get; set; }
     public DateTimeOffset AnalyzedAt { get; set; }
     public double DurationMs { get; set; }
+    /// <summary>The process that analysed it (host/pid, as <c>ClaimedBy</c> of the series claim); null for rows written before
+    /// this column existed.</summary>
+    public string? Worker { get; set; }
     /// <summary>The whole result as the analysis returned it (metrics per image, warnings, ROI geometry), JSON.</summary>
     public required string Json { get; set; }
     /// <summary>The analysed images in set order, JSON <c>[{"sopInstanceUid":..,"frame":0},..]</c> (an ROI's frame indexes
@@ -161,6 +164,7 @@ public abstract class ResultsDbContext(DbContextOptions options) : DbContext(opt
             e.Property(x => x.InconclusiveReason).HasMaxLength(500);
             e.Property(x => x.LimitSetId).HasMaxLength(100);
             e.Property(x => x.Reason).HasMaxLength(32);
+            e.Property(x => x.Worker).HasMaxLength(100);
         });
         modelBuilder.Entity<ResultMetricRecord>(e =>
         {

@@ -51,16 +51,22 @@ internal sealed class PostgresResultsDesignTimeFactory : IDesignTimeDbContextFac
         new(new DbContextOptionsBuilder<PostgresResultsDbContext>().UseNpgsql("Host=localhost;Database=qc", n => n.MigrationsHistoryTable(ResultsDbContext.HistoryTable)).Options);
 }
 
-/// <summary>Brings the results schema up to date at start (after the index's).</summary>
-internal sealed class ResultsInitializer(IDbContextFactory<ResultsDbContext> factory, ILogger<ResultsInitializer> logger) : IHostedService
+/// <summary>Brings the results schema up to date at start (after the index's; one process at a time on PostgreSQL).</summary>
+internal sealed class ResultsInitializer(IDbContextFactory<ResultsDbContext> factory, IOptions<DatabaseOptions> options, ILogger<ResultsInitializer> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var db = await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
-            var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Count();
-            await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            int pending;
+            // One process at a time on PostgreSQL (several roles start together).
+            var migrationLock = await MigrationLock.AcquireAsync(options.Value, logger, cancellationToken).ConfigureAwait(false);
+            await using (migrationLock.ConfigureAwait(false))
+            {
+                pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken).ConfigureAwait(false)).Count();
+                await db.Database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+            }
             logger.LogInformation("Results database ready ({Applied} migrations applied)", pending);
         }
     }

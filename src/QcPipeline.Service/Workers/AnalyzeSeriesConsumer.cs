@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using QcPipeline.Analysis;
 using QcPipeline.Service.Bus;
 using QcPipeline.Service.Index;
@@ -15,7 +16,7 @@ namespace QcPipeline.Service.Workers;
 /// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
 /// the bus retries, then moves the message to the error queue.</summary>
 public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, StoragePaths paths, SeriesAnalyzer analyzer,
-    ResultStore store, WorkerMetrics metrics, TimeProvider time, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
+    ResultStore store, WorkerMetrics metrics, TimeProvider time, IOptions<PipelineOptions> options, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
 {
     public async Task Consume(ConsumeContext<AnalyzeSeries> context)
     {
@@ -42,6 +43,9 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         var input = new SeriesInput(m.StudyInstanceUid, m.SeriesInstanceUid, rows.Select(r => paths.FullPath(r.Path)).Order(StringComparer.Ordinal).ToArray(), callingAe);
 
         var started = Stopwatch.GetTimestamp();
+        // Test hook (off unless Pipeline:TestHookAnalysisDelay is set): holds the message unacknowledged for a while so that a
+        // test can kill this worker in the middle of an analysis.
+        if (options.Value.TestHookAnalysisDelay > TimeSpan.Zero) await Task.Delay(options.Value.TestHookAnalysisDelay, ct).ConfigureAwait(false);
         var scan = analyzer.Scan(input, ct);
         var device = await store.ResolveDeviceAsync(scan.Device, ct).ConfigureAwait(false);
         var limits = LimitsFor(device);
@@ -52,7 +56,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         for (int i = 0; i < analysis.Results.Count; i++)
         {
             var (record, created) = await store.RecordAsync(new ResultWrite(m.ClaimId, m.StudyInstanceUid, m.SeriesInstanceUid, device.Id, analysis.Results[i],
-                input.Files.Count, m.Reason, elapsed, analysis.ResultImages[i]), ct).ConfigureAwait(false);
+                input.Files.Count, m.Reason, elapsed, analysis.ResultImages[i], ServiceInstance.Name), ct).ConfigureAwait(false);
             // Published for an existing row too: a delivery that crashed after the write and before the publish is completed by
             // its redelivery. Consumers of QcResultRecorded are idempotent by ResultId.
             await context.Publish(new QcResultRecorded(record.Id, m.SeriesInstanceUid, device.Key, record.Profile, record.AlgorithmVersion,

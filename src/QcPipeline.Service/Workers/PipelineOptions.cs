@@ -20,8 +20,20 @@ public sealed record PipelineOptions
     /// <summary>Most series claimed in one sweep (one transaction).</summary>
     public int SweepBatchSize { get; init; } = 100;
 
-    /// <summary>Run the sweeper in this process (the API role does not need it).</summary>
-    public bool SweeperEnabled { get; init; } = true;
+    /// <summary>Run the sweeper in this process: true or false; not set: wherever the receiver role runs.</summary>
+    public bool? SweeperEnabled { get; init; }
+
+    /// <summary>Test hook, off by default: each analysis waits this long before it starts, so that a test can kill a worker
+    /// in the middle of one. Never set it in production.</summary>
+    public TimeSpan TestHookAnalysisDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Whether this process runs the sweeper: <c>Pipeline:SweeperEnabled</c> when set, else the receiver role's.
+    /// Read at registration (the hosted service is registered or not).</summary>
+    public static bool SweeperRuns(IConfiguration configuration, ServiceRoles roles)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        return configuration.GetSection(Section).GetValue<bool?>(nameof(SweeperEnabled)) ?? roles.Receiver;
+    }
 
     /// <summary>Most outbox rows read and published in one dispatcher round.</summary>
     public int OutboxBatchSize { get; init; } = 100;
@@ -57,6 +69,7 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
         if (!Within(o.OutboxPublishTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10))) errors.Add($"{s}:OutboxPublishTimeout must be 100 ms to 10 min, not {o.OutboxPublishTimeout}");
         if (o.OutboxMinBackoff <= TimeSpan.Zero || o.OutboxMaxBackoff < o.OutboxMinBackoff || o.OutboxMaxBackoff > TimeSpan.FromHours(1))
             errors.Add($"{s}:OutboxMinBackoff must be positive and at most OutboxMaxBackoff (at most 1 hour)");
+        if (!Within(o.TestHookAnalysisDelay, TimeSpan.Zero, TimeSpan.FromMinutes(10))) errors.Add($"{s}:TestHookAnalysisDelay must be 0 to 10 min, not {o.TestHookAnalysisDelay}");
         if (!Within(o.OutboxRetention, TimeSpan.Zero, TimeSpan.FromDays(30))) errors.Add($"{s}:OutboxRetention must be 0 to 30 days, not {o.OutboxRetention}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -16,12 +16,11 @@ public sealed class SeriesSweeper(IDbContextFactory<IndexDbContext> factory, Out
     TimeProvider time, ILogger<SeriesSweeper> logger) : BackgroundService
 {
     /// <summary>Who claims: recorded in <see cref="SeriesRecord.ClaimedBy"/>.</summary>
-    public static string InstanceName { get; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+    public static string InstanceName => ServiceInstance.Name;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (!o.SweeperEnabled) return;
         await Task.Yield();
         while (!stoppingToken.IsCancellationRequested)
         {

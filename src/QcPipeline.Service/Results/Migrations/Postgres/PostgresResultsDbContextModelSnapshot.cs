@@ -305,6 +305,10 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Postgres
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<string>("Worker")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DeviceId", "Profile", "AnalyzedAt");

@@ -290,6 +290,10 @@ namespace QcPipeline.Service.ResultsStore.Migrations.Sqlite
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Worker")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
                     b.HasKey("Id");
 
                     b.HasIndex("DeviceId", "Profile", "AnalyzedAt");

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The pipeline end to end, all on this machine: a private RabbitMQ and PostgreSQL (scripts/services.sh) and the service as
+# separate processes (--roles receiver, --roles worker), sharing one data folder.
+#   (a) latency: a 100-slice simulated CT water series (qc phantom ct-water, each run under new UIDs) is sent by storescu;
+#       latency = its last result's AnalyzedAt - the commit time of its last instance (Series.LastInstanceAt), both taken
+#       by the service; RUNS runs, one worker; p50, p95, max. Goal: p95 <= quiet period + 1 s.
+#   (b) scaling: SERIES series of SLICES slices (CPU-bound CT water analyses) are stored and claimed with no worker running
+#       (their commands wait in the worker queue), then 1, resp. 2, worker processes are started; throughput = SERIES /
+#       (last AnalyzedAt - first analysis start), so process start-up is not counted. Each worker runs with
+#       Bus:ConcurrentMessageLimit=1 and Bus:PrefetchCount=1: one analysis at a time, like a worker in a 1-CPU container,
+#       so that on this 2-core machine the second process has a core to use. Goal: ratio >= 1.6.
+# Instance files are written without fsync (Storage:Fsync=false): the receive path has its own benchmarks.
+#
+# Usage: scripts/bench/pipeline.sh [RUNS] [SERIES] [SLICES]     (default 20 60 50)
+#        QUIET=00:00:02 SWEEP=00:00:01 scripts/bench/pipeline.sh  quiet period and sweep interval (defaults: 2 s, the service's)
+#        PART=latency|scaling                                    only one part
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT="$PWD"
+RUNS="${1:-20}"
+SERIES="${2:-60}"
+SLICES="${3:-50}"
+QUIET="${QUIET:-00:00:02}"
+SWEEP="${SWEEP:-}"
+PART="${PART:-all}"
+WORK="$(mktemp -d -t qc-pipe-XXXXXX)"
+chmod 755 "$WORK" # the PostgreSQL cluster runs as the postgres user when we are root
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export QC_SERVICES_DIR="$WORK/services"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  bash "$ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for tool in storescu dcmodify psql curl python3; do command -v "$tool" >/dev/null || { echo "$tool missing (apt-get install -y dcmtk postgresql-client curl)" >&2; exit 1; }; done
+dotnet build src/QcPipeline.Service -c Release -nologo -v q >/dev/null
+dotnet build src/QcPipeline.Cli -c Release -nologo -v q >/dev/null
+SERVICE_DLL="$ROOT/src/QcPipeline.Service/bin/Release/net10.0/QcPipeline.Service.dll"
+QC="dotnet $ROOT/src/QcPipeline.Cli/bin/Release/net10.0/qc.dll"
+
+bash scripts/services.sh start postgresql >/dev/null
+bash scripts/services.sh start rabbitmq >/dev/null
+# shellcheck disable=SC1091
+source "$QC_SERVICES_DIR/services.env"
+PGURL="postgresql://$POSTGRES_USER:$POSTGRES_PASSWORD@$POSTGRES_HOST:$POSTGRES_PORT"
+q() { psql -X -q -At "$PGURL/$DB" -c "$1"; } # SQL on the current run's database
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+now() { date +%s.%N; }
+
+# A fresh database, RabbitMQ virtual host and data folder: sets DB, VHOST, DATA.
+fresh() {
+  local n=$1
+  DB="bench_$n"; VHOST="bench_$n"; DATA="$WORK/data_$n"
+  psql -X -q "$PGURL/$POSTGRES_DB" -c "CREATE DATABASE $DB" >/dev/null
+  bash scripts/services.sh rabbitmqctl add_vhost "$VHOST" >/dev/null
+  bash scripts/services.sh rabbitmqctl set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+  mkdir -p "$DATA"
+}
+
+# launch ROLES LOG [extra args...]: starts a process; sets SPID, HTTP (and DICOM_PORT, used by a receiver).
+launch() {
+  local roles=$1 log=$2; shift 2
+  HTTP=$(free_port); DICOM_PORT=$(free_port)
+  local sweep=(); [ -n "$SWEEP" ] && sweep=("--Pipeline:SweepInterval=$SWEEP")
+  dotnet "$SERVICE_DLL" --roles "$roles" --Storage:DataPath="$DATA" --Storage:Fsync=false \
+    --Dicom:Port="$DICOM_PORT" --Http:Urls="http://127.0.0.1:$HTTP" \
+    --Database:Provider=Postgres --Database:ConnectionString="Host=$POSTGRES_HOST;Port=$POSTGRES_PORT;Username=$POSTGRES_USER;Password=$POSTGRES_PASSWORD;Database=$DB" \
+    --Bus:Transport=RabbitMq --Bus:RabbitMq:Host="$RABBITMQ_HOST" --Bus:RabbitMq:Port="$RABBITMQ_PORT" --Bus:RabbitMq:VirtualHost="$VHOST" \
+    --Pipeline:QuietPeriod="$QUIET" "${sweep[@]}" --Logging:LogLevel:Default=Warning --Logging:LogLevel:QcPipeline.Service.ServiceHost=Information \
+    "$@" >"$log" 2>&1 &
+  SPID=$!; PIDS+=("$SPID")
+}
+
+# ready PID HTTP LOG: waits for its "Service started" line, then for its bus to be connected with its endpoints bound.
+ready() {
+  local pid=$1 http=$2 log=$3
+  for _ in $(seq 1 600); do
+    grep -q "Service started" "$log" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "process $pid exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  for _ in $(seq 1 600); do
+    curl -fsS "http://127.0.0.1:$http/health/ready" 2>/dev/null | grep -q '"bus":{"status":"Healthy"' && return 0
+    sleep 0.1
+  done
+  cat "$log" >&2; echo "process $pid did not become ready" >&2; exit 1
+}
+
+start_service() { launch "$@"; ready "$SPID" "$HTTP" "$2"; }
+
+stop_all() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
+
+# copy_series SRC DST: the files of SRC under new Study/Series/SOP Instance UIDs.
+uid() { python3 -c 'import uuid; print("2.25." + str(uuid.uuid4().int))'; }
+copy_series() {
+  mkdir -p "$2"; cp "$1"/*.dcm "$2"/
+  dcmodify -nb -q -m "(0020,000D)=$(uid)" -m "(0020,000E)=$(uid)" -gin "$2"/*.dcm
+}
+
+echo "generating a ${SLICES}-slice and a 100-slice CT water phantom series (qc phantom ct-water) in $WORK"
+$QC phantom ct-water --slices 100 -o "$WORK/ct100" --seed 11 >/dev/null
+mkdir -p "$WORK/ctN"; ls "$WORK/ct100"/*.dcm | sort | head -n "$SLICES" | xargs -I{} cp {} "$WORK/ctN/"
+
+percentile() { python3 -c 'import sys, math; v = sorted(float(x) for x in sys.stdin.read().split()); p = float(sys.argv[1]); print(f"{v[max(0, math.ceil(p / 100 * len(v)) - 1)]:.3f}")' "$1"; }
+quiet_s=$(python3 -c 'import sys; h, m, s = sys.argv[1].split(":"); print(int(h) * 3600 + int(m) * 60 + float(s))' "$QUIET")
+
+if [ "$PART" = all ] || [ "$PART" = latency ]; then
+  fresh lat
+  start_service receiver "$WORK/lat-receiver.log"; RECV_PORT=$DICOM_PORT
+  start_service worker "$WORK/lat-worker.log"
+  : >"$WORK/latencies"
+  for i in $(seq 1 "$RUNS"); do
+    copy_series "$WORK/ct100" "$WORK/lat/$i"
+    series=$(dcmdump -q +P 0020,000E "$WORK/lat/$i/CT0001.dcm" | sed -n 's/.*\[\(.*\)\].*/\1/p')
+    storescu -aec QCPIPE 127.0.0.1 "$RECV_PORT" "$WORK/lat/$i"/*.dcm
+    for _ in $(seq 1 600); do
+      [ "$(q "SELECT \"State\" FROM \"Series\" WHERE \"SeriesInstanceUid\" = '$series'")" = analyzed ] && break
+      sleep 0.05
+    done
+    lat=$(q "SELECT extract(epoch FROM max(r.\"AnalyzedAt\") - s.\"LastInstanceAt\") FROM \"Results\" r JOIN \"Series\" s USING (\"SeriesInstanceUid\") WHERE r.\"SeriesInstanceUid\" = '$series' GROUP BY s.\"LastInstanceAt\"")
+    [ -n "$lat" ] || { echo "run $i: no result" >&2; exit 1; }
+    echo "$lat" >>"$WORK/latencies"
+    rm -rf "$WORK/lat/$i"
+  done
+  p50=$(percentile 50 <"$WORK/latencies"); p95=$(percentile 95 <"$WORK/latencies"); max=$(percentile 100 <"$WORK/latencies")
+  goal=$(python3 -c "print($quiet_s + 1)")
+  echo "latency, last instance committed -> result stored, 100-slice CT series, $RUNS runs, quiet period ${quiet_s} s, sweep interval ${SWEEP:-default}:"
+  echo "  p50 ${p50} s  p95 ${p95} s  max ${max} s   (goal p95 <= ${goal} s: $(python3 -c "print('met' if $p95 <= $goal else 'NOT met')"))"
+  stop_all
+fi
+
+if [ "$PART" = all ] || [ "$PART" = scaling ]; then
+  echo "preparing $SERIES series of $SLICES slices"
+  for i in $(seq 1 "$SERIES"); do copy_series "$WORK/ctN" "$WORK/scale/$i"; done
+  declare -A RATE
+  for workers in 1 2; do
+    fresh "w$workers"
+    start_service receiver "$WORK/w$workers-receiver.log"
+    storescu -aec QCPIPE 127.0.0.1 "$DICOM_PORT" "$WORK"/scale/*/*.dcm
+    # Every series claimed and its command published (to the worker queue, which waits for the workers).
+    for _ in $(seq 1 1200); do
+      [ "$(q "SELECT count(*) FROM \"Series\" WHERE \"State\" = 'claimed'")" = "$SERIES" ] \
+        && [ "$(q "SELECT count(*) FROM \"Outbox\" WHERE \"DispatchedAt\" IS NULL")" = 0 ] && break
+      sleep 0.1
+    done
+    stop_all # the receiver: the workers get the machine to themselves
+    # The workers are launched together (their start-up is not in the measured span anyway).
+    started=()
+    for w in $(seq 1 "$workers"); do
+      launch worker "$WORK/w$workers-worker$w.log" --Bus:ConcurrentMessageLimit=1 --Bus:PrefetchCount=1
+      started+=("$SPID:$HTTP:$WORK/w$workers-worker$w.log")
+    done
+    for s in "${started[@]}"; do IFS=: read -r pid http log <<<"$s"; ready "$pid" "$http" "$log"; done
+    for _ in $(seq 1 3000); do
+      [ "$(q "SELECT count(*) FROM \"Series\" WHERE \"State\" = 'analyzed'")" = "$SERIES" ] && break
+      sleep 0.2
+    done
+    [ "$(q "SELECT count(*) FROM \"Series\" WHERE \"State\" = 'analyzed'")" = "$SERIES" ] || { echo "not every series was analysed" >&2; exit 1; }
+    span=$(q "SELECT extract(epoch FROM max(\"AnalyzedAt\") - min(\"AnalyzedAt\" - make_interval(secs => \"DurationMs\" / 1000))) FROM \"Results\"")
+    per_worker=$(q "SELECT string_agg(n::text, ' + ') FROM (SELECT count(DISTINCT \"SeriesInstanceUid\") AS n FROM \"Results\" GROUP BY \"Worker\") x")
+    RATE[$workers]=$(python3 -c "print(f'{$SERIES / $span * 60:.1f}')")
+    echo "$workers worker process(es): $SERIES series in ${span} s = ${RATE[$workers]} series/min (series per worker: $per_worker)"
+    stop_all
+  done
+  ratio=$(python3 -c "print(f'{${RATE[2]} / ${RATE[1]}:.2f}')")
+  echo "scaling: 2 workers / 1 worker = $ratio (goal >= 1.6: $(python3 -c "print('met' if $ratio >= 1.6 else 'NOT met')"))"
+fi
