@@ -6,6 +6,7 @@ using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
+using QcPipeline.Service.Schedule;
 using QcPipeline.Service.Workers;
 using QcPipeline.Service.ResultsStore;
 
@@ -31,6 +32,7 @@ public static class ServiceHost
             .AddMetrics(builder.Configuration)
             .AddIndex(builder.Configuration)
             .AddResults()
+            .AddSchedule(builder.Configuration)
             .AddIngest(builder.Configuration)
             .AddWorkers(builder.Configuration)
             .AddPipeline(builder.Configuration)
@@ -46,6 +48,7 @@ public static class ServiceHost
         app.MapHealth();
         app.MapDicomWeb();
         app.MapAuthEndpoints();
+        app.MapScheduleApi();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry).RequireAuthorization(QcAuthPolicies.Metrics);
         return app;
     }

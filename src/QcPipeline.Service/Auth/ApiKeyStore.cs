@@ -17,7 +17,8 @@ public sealed class ApiKeyStore
         _entries = options.Value.Auth.ApiKeys.Select(k => new Entry(
             k.Name,
             Convert.FromHexString(string.IsNullOrEmpty(k.KeySha256) ? HashHex(k.Key!) : k.KeySha256),
-            k.Scopes.Length == 0 ? [.. QcScopes.All] : k.Scopes.Distinct(StringComparer.Ordinal).ToArray())).ToArray();
+            // No scopes listed: store and read, as before manage existed; changing plans and schedules is granted explicitly.
+            k.Scopes.Length == 0 ? [QcScopes.Store, QcScopes.Read] : k.Scopes.Distinct(StringComparer.Ordinal).ToArray())).ToArray();
     }
 
     public sealed record Entry(string Name, byte[] Hash, string[] Scopes);

@@ -149,7 +149,7 @@ internal sealed class HttpOptionsValidator(IConfiguration configuration) : IVali
             else if (hasKey && k.Key!.Length < ApiKeyStore.MinKeyLength) errors.Add($"{s}:{i}:Key must be at least {ApiKeyStore.MinKeyLength} characters");
             else if (!hashes.Add(hasHash ? k.KeySha256! : ApiKeyStore.HashHex(k.Key!))) errors.Add($"{s}:{i}: the same key is configured twice");
             for (int j = 0; j < k.Scopes.Length; j++)
-                if (!QcScopes.IsKnown(k.Scopes[j])) errors.Add($"{s}:{i}:Scopes:{j} '{k.Scopes[j]}' is not a scope (store, read)");
+                if (!QcScopes.IsKnown(k.Scopes[j])) errors.Add($"{s}:{i}:Scopes:{j} '{k.Scopes[j]}' is not a scope (store, read, manage)");
         }
     }
 

@@ -12,6 +12,7 @@ public static class QcAuthPolicies
 {
     public const string Store = "qc-store";
     public const string Read = "qc-read";
+    public const string Manage = "qc-manage";
     public const string Authenticated = "qc-authenticated";
     public const string Metrics = "qc-metrics";
 
@@ -41,6 +42,7 @@ public static class QcAuthPolicies
         services.AddAuthorizationBuilder()
             .AddPolicy(Store, p => p.AddRequirements(new QcScopeRequirement(QcScopes.Store)))
             .AddPolicy(Read, p => p.AddRequirements(new QcScopeRequirement(QcScopes.Read)))
+            .AddPolicy(Manage, p => p.AddRequirements(new QcScopeRequirement(QcScopes.Manage)))
             .AddPolicy(Authenticated, p => p.AddRequirements(new QcScopeRequirement(null)))
             .AddPolicy(Metrics, p => p.AddRequirements(new QcScopeRequirement(QcScopes.Read, OnlyWhenMetricsProtected: true)));
         return services;

@@ -8,11 +8,13 @@ public static class QcScopes
 {
     public const string Store = "store";
     public const string Read = "read";
+    /// <summary>Changes to plans and schedules (test plans, scheduled phantom scans).</summary>
+    public const string Manage = "manage";
     public const string JwtPrefix = "qc.";
 
-    public static readonly IReadOnlyList<string> All = [Store, Read];
+    public static readonly IReadOnlyList<string> All = [Store, Read, Manage];
 
-    public static bool IsKnown(string scope) => scope is Store or Read;
+    public static bool IsKnown(string scope) => scope is Store or Read or Manage;
 
     /// <summary>The scope named by a JWT scope or role value (<c>qc.store</c> → <c>store</c>), or null.</summary>
     public static string? FromJwtValue(string value) =>

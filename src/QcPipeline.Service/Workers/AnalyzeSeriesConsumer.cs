@@ -7,6 +7,7 @@ using QcPipeline.Service.Bus;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.ResultsStore;
+using QcPipeline.Service.Schedule;
 
 namespace QcPipeline.Service.Workers;
 
@@ -15,7 +16,7 @@ namespace QcPipeline.Service.Workers;
 /// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
 /// the bus retries, then moves the message to the error queue.</summary>
 public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, StoragePaths paths, SeriesAnalyzer analyzer,
-    ResultStore store, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
+    ResultStore store, ILogger<AnalyzeSeriesConsumer> logger, ScheduleService? schedule = null) : IConsumer<AnalyzeSeries>
 {
     public async Task Consume(ConsumeContext<AnalyzeSeries> context)
     {
@@ -42,6 +43,9 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
 
         var started = Stopwatch.GetTimestamp();
         var scan = analyzer.Scan(input, ct);
+        // A series carrying a scheduled scan's accession number gets that scan's test, not the selector rules' guess.
+        var scheduled = schedule is null ? null : await schedule.RouteAsync(scan.Attributes, ct).ConfigureAwait(false);
+        if (scheduled is { } sr) scan = scan with { Route = sr.Route };
         var device = await store.ResolveDeviceAsync(scan.Device, ct).ConfigureAwait(false);
         var limits = LimitsFor(device);
         var analysis = analyzer.Analyze(input, scan, limits, ct);
@@ -51,6 +55,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         {
             var (record, created) = await store.RecordAsync(new ResultWrite(m.ClaimId, m.StudyInstanceUid, m.SeriesInstanceUid, device.Id, result,
                 input.Files.Count, m.Reason, elapsed), ct).ConfigureAwait(false);
+            if (scheduled is { } done && record.Profile == done.Scan.Test) await schedule!.CompleteAsync(done.Scan, record.Id, ct).ConfigureAwait(false);
             // Published for an existing row too: a delivery that crashed after the write and before the publish is completed by
             // its redelivery. Consumers of QcResultRecorded are idempotent by ResultId.
             await context.Publish(new QcResultRecorded(record.Id, m.SeriesInstanceUid, device.Key, record.Profile, record.AlgorithmVersion,
