@@ -112,6 +112,27 @@ public sealed class ScheduleTests
     public async Task Due_status_uses_the_last_pass_not_a_later_failure_and_ignores_later_results()
     {
         await using var svc = await InProcessService.StartAsync(null, "--Pipeline:SweeperEnabled=false");
+        await DueStatusContract(svc);
+    }
+
+    [Theory]
+    [InlineData("Sqlite", typeof(SqliteResultsDbContext))]
+    [InlineData("Postgres", typeof(PostgresResultsDbContext))]
+    public async Task The_results_migrations_match_the_model(string provider, Type contextType)
+    {
+        var app = ServiceHost.Build([$"--Database:Provider={provider}", "--Database:ConnectionString=" + (provider == "Sqlite" ? "Data Source=unused.db" : "Host=127.0.0.1;Database=qc")]);
+        await using (app)
+        {
+            await using var db = app.Services.GetRequiredService<IDbContextFactory<ResultsDbContext>>().CreateDbContext();
+            Assert.IsType(contextType, db);
+            Assert.Contains(db.Database.GetMigrations(), m => m.EndsWith("_Schedule", StringComparison.Ordinal));
+            Assert.False(db.Database.HasPendingModelChanges(), "the results model changed: add a migration");
+        }
+    }
+
+    /// <summary>Due status over a real database (SQLite here, PostgreSQL in <see cref="SchedulePostgresTests"/>).</summary>
+    internal static async Task DueStatusContract(InProcessService svc)
+    {
         var sp = svc.Services;
         var ct = await AddDevice(sp, "DUE-CT", "CT", "CTDUE");
         var mr = await AddDevice(sp, "DUE-MR", "MR", "MRDUE");
@@ -257,5 +278,30 @@ public sealed class ScheduleTests
         var created = await http.PostAsync("/api/schedule", Body(body));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal("physicist", (await Json(created)).GetProperty("createdBy").GetString());
+    }
+}
+
+/// <summary>The due status and the worklist's database queries on a real PostgreSQL.</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class SchedulePostgresTests(PostgresFixture pg)
+{
+    private async Task<InProcessService> StartAsync()
+    {
+        var cs = await pg.CreateDatabaseAsync();
+        return await InProcessService.StartAsync(null, "--Pipeline:SweeperEnabled=false", "--Database:Provider=Postgres", $"--Database:ConnectionString={cs}");
+    }
+
+    [Fact]
+    public async Task Due_status_on_PostgreSQL()
+    {
+        await using var svc = await StartAsync();
+        await ScheduleTests.DueStatusContract(svc);
+    }
+
+    [Fact]
+    public async Task Worklist_matching_on_PostgreSQL()
+    {
+        await using var svc = await StartAsync();
+        await WorklistTests.MatchingContract(svc);
     }
 }

@@ -63,6 +63,12 @@ public sealed class WorklistTests(ITestOutputHelper output)
     public async Task Worklist_matches_station_modality_date_ranges_and_wildcards()
     {
         await using var svc = await InProcessService.StartAsync(null, "--Pipeline:SweeperEnabled=false");
+        await MatchingContract(svc);
+    }
+
+    /// <summary>Matching and return keys over a real database (SQLite here, PostgreSQL in <see cref="SchedulePostgresTests"/>).</summary>
+    internal static async Task MatchingContract(InProcessService svc)
+    {
         var ct = await ScheduleTests.AddDevice(svc.Services, "WL-CT", "CT", "CT01");
         var dx = await ScheduleTests.AddDevice(svc.Services, "WL-DX", "DX", "DR_ROOM2");
         var http = svc.CreateHttpClient();
