@@ -40,7 +40,8 @@ public sealed class WorklistFindHandler(IDbContextFactory<ResultsDbContext> fact
                 yield return new FindMatch(Project(request.Identifier, item), query.OptionalKeysUnsupported);
             }
         }
-        logger.LogInformation("Worklist query from {CallingAe}: {Matches} item(s)", request.Association.CallingAeTitle, matches);
+        // Debug: scanners poll their worklist every few minutes.
+        logger.LogDebug("Worklist query from {CallingAe}: {Matches} item(s)", request.Association.CallingAeTitle, matches);
     }
 
     /// <summary>Every attribute of the item we can give (PS3.4 Table K.6-1), text in UTF-8.</summary>
