@@ -10,6 +10,7 @@ using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
 using QcPipeline.Service.Retention;
+using QcPipeline.Service.Schedule;
 using QcPipeline.Service.Workers;
 using QcPipeline.Service.ResultsStore;
 
@@ -44,7 +45,8 @@ public static class ServiceHost
             .AddPipeline(config, roles)    // outbox dispatcher: receiver; sweeper: receiver unless Pipeline:SweeperEnabled
             .AddQcAuth(config)
             .AddDicomWeb(config, roles)    // STOW-RS: receiver; QIDO-RS, WADO-RS: api
-            .AddHealth(config, roles);
+            .AddHealth(config, roles)
+            .AddSchedule(config);          // test plans, due status, the worklist (receiver), scheduled-scan links (worker)
         if (roles.Receiver) builder.Services.AddRetention(config); // deletes files under the ingest path's per-UID locks
         if (roles.Worker) builder.Services.AddWorkers(config);
         if (roles.UsesBus) builder.Services.AddBus(config, bus => { if (roles.Worker) bus.AddConsumer<AnalyzeSeriesConsumer>(); });
@@ -66,6 +68,7 @@ public static class ServiceHost
         {
             // The API role's endpoint groups (/api/*) are mapped here.
             app.MapResultsApi();
+            app.MapScheduleApi();
         }
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry).RequireAuthorization(QcAuthPolicies.Metrics);
         LogStarted(app, roles);

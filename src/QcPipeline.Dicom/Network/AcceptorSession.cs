@@ -62,7 +62,15 @@ internal sealed class AcceptorSession : IDisposable
         public long Bytes;
         public long Started;
         public bool HoldsWindow;
+        /// <summary>C-FIND: the identifier's bytes as they arrive (null once it is over the limit).</summary>
+        public ArrayBufferWriter<byte>? FindData;
+        public ushort Priority;
+        public string? TransferSyntax;
     }
+
+    /// <summary>C-FINDs being answered, by message id, so a C-CANCEL-RQ can stop one (PS3.7 §9.3.2.3).</summary>
+    private readonly Dictionary<ushort, CancellationTokenSource> _finds = [];
+    private int _findCount;
 
     private AssociationSummary Sum(AssociationOutcome o, AbortReason? r = null, string? p = null) =>
         new(o, _calling, _called, _echoes, r, p)
@@ -70,6 +78,7 @@ internal sealed class AcceptorSession : IDisposable
             RemoteAddress = _remote,
             StoreCount = Volatile.Read(ref _stores),
             StoreFailures = Volatile.Read(ref _storeFailures),
+            FindCount = Volatile.Read(ref _findCount),
             BytesReceived = Interlocked.Read(ref _bytes),
             Duration = Stopwatch.GetElapsedTime(_started),
             Tls = _stream is SslStream,
@@ -367,6 +376,16 @@ internal sealed class AcceptorSession : IDisposable
             throw new DicomNetworkException(AbortReason.UnexpectedPduParameter, PduType.PDataTransfer, "PDV", 0, "data set on another presentation context than its command");
         op.Bytes += pdv.Data.Length;
         Interlocked.Add(ref _bytes, pdv.Data.Length);
+        if (op.FindData is { } findData)
+        {
+            if (findData.WrittenCount + pdv.Data.Length > _options.MaxFindIdentifierLength)
+            {
+                // Read and discard the rest; the answer is a failure, not an abort (the peer did nothing illegal).
+                op.FindData = null;
+                op.Fixed = new StoreOutcome(DicomStatus.OutOfResources, $"identifier longer than {_options.MaxFindIdentifierLength} bytes");
+            }
+            else findData.Write(pdv.Data.Span);
+        }
         if (op.Sink is { } sink && op.Failure is null)
         {
             try
@@ -383,6 +402,17 @@ internal sealed class AcceptorSession : IDisposable
         }
         if (!pdv.IsLast) return;
         _op = null;
+        if (op.FindData is not null && op.Fixed is null)
+        {
+            // A C-FIND runs beside the read loop, so a C-CANCEL-RQ for it can be read while it sends its matches.
+            var findTask = Task.Run(() => RunFind(op, ct), CancellationToken.None);
+            lock (_pending)
+            {
+                _pending.RemoveAll(t => t.IsCompleted);
+                _pending.Add(findTask);
+            }
+            return;
+        }
         // Only operations holding a slot of the window run in the background, so their number stays bounded;
         // refusals and other fixed answers are sent at once.
         if (_windowSize > 1 && op.HoldsWindow)
@@ -428,7 +458,31 @@ internal sealed class AcceptorSession : IDisposable
         switch (cf)
         {
             case CommandField.CCancelRq:
-                return; // nothing of ours is cancellable: C-STORE has no pending responses
+            {
+                // Only a C-FIND in progress can be cancelled; a C-CANCEL for anything else (a C-STORE, a finished C-FIND)
+                // is ignored: it gets no response of its own (PS3.7 §9.3.2.3).
+                ushort target = (ushort)cmd.GetInt32OrDefault(DicomTags.MessageIDBeingRespondedTo, -1);
+                lock (_finds)
+                    if (_finds.TryGetValue(target, out var cancel)) cancel.Cancel();
+                if (hasData)
+                    throw new DicomNetworkException(AbortReason.InvalidPduParameterValue, PduType.PDataTransfer, "command", 0, "C-CANCEL-RQ announcing a data set");
+                return;
+            }
+            case CommandField.CFindRq:
+            {
+                op.SopClass = cmd.GetString(DicomTags.AffectedSOPClassUID);
+                op.Priority = (ushort)cmd.GetInt32OrDefault(DicomTags.Priority);
+                op.TransferSyntax = transferSyntax;
+                if (!hasData) { op.Fixed = new StoreOutcome(DicomStatus.UnableToProcess, "C-FIND-RQ without an identifier"); break; }
+                if (string.IsNullOrEmpty(op.SopClass) || op.SopClass != abstractSyntax)
+                { op.Fixed = new StoreOutcome(DicomStatus.SopClassNotSupported, "SOP class differs from the presentation context"); break; }
+                if (!_server.IsFindSopClass(op.SopClass))
+                { op.Fixed = new StoreOutcome(DicomStatus.SopClassNotSupported, "C-FIND not offered for this SOP class"); break; }
+                await _window.WaitAsync(ct).ConfigureAwait(false);
+                op.HoldsWindow = true;
+                op.FindData = new ArrayBufferWriter<byte>(1024);
+                break;
+            }
             case CommandField.CEchoRq:
                 op.SopClass = cmd.GetString(DicomTags.AffectedSOPClassUID) ?? DicomUids.Verification;
                 op.Fixed = StoreOutcome.Success;
@@ -507,10 +561,95 @@ internal sealed class AcceptorSession : IDisposable
                 try { _server.Observer?.StoreCompleted(req, outcome, op.Bytes, Stopwatch.GetElapsedTime(op.Started)); } catch { /* observer */ }
         }
 
+        else if (op.CommandField == CommandField.CFindRq)
+        {
+            Interlocked.Increment(ref _findCount);
+            if (_info is { } info) try { _server.Observer?.FindCompleted(info, op.SopClass ?? "", outcome.Status, 0, Stopwatch.GetElapsedTime(op.Started)); } catch { /* observer */ }
+        }
+
         var rsp = DimseCommand.Response(op.CommandField, op.MessageId, outcome.Status, op.SopClass, op.SopInstance, outcome.ErrorComment, outcome.OffendingElement);
-        var output = new ArrayBufferWriter<byte>(rsp.Length + 16);
-        PduWriter.WriteFragments(output, op.PcId, isCommand: true, rsp, _peerMax);
-        if (_writeFailed) return; // the association is ending: nobody reads what we would write
+        await WriteMessage(op.PcId, rsp, null, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>C-FIND SCP (PS3.7 §9.1.2, PS3.4 §C.4.1.3): parses the identifier, sends one pending response with its
+    /// identifier per match of the handler, then the final status: Success, Cancel (FE00) after a C-CANCEL-RQ, A700 past
+    /// <see cref="DicomServerOptions.MaxFindMatches"/>, or the handler's failure (C000 when it fails unexpectedly).</summary>
+    private async Task RunFind(Operation op, CancellationToken ct)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        lock (_finds) _finds[op.MessageId] = cancel;
+        int matches = 0;
+        StoreOutcome outcome;
+        try
+        {
+            DicomDataset? identifier;
+            try
+            {
+                identifier = DimseCommand.ParseDataset(op.FindData!.WrittenSpan, op.TransferSyntax!);
+            }
+            catch (DicomFormatException)
+            {
+                identifier = null;
+            }
+            op.FindData = null;
+            if (identifier is null)
+            {
+                outcome = new StoreOutcome(DicomStatus.UnableToProcess, "identifier cannot be parsed");
+            }
+            else
+            {
+                var request = new FindRequest(_info!, op.MessageId, op.SopClass!, op.Priority, identifier);
+                outcome = StoreOutcome.Success;
+                try
+                {
+                    await foreach (var match in _server.FindHandler!.FindAsync(request, cancel.Token).WithCancellation(cancel.Token).ConfigureAwait(false))
+                    {
+                        cancel.Token.ThrowIfCancellationRequested();
+                        if (matches >= _options.MaxFindMatches)
+                        {
+                            outcome = new StoreOutcome(DicomStatus.OutOfResources, $"more than {_options.MaxFindMatches} matches: narrow the query");
+                            break;
+                        }
+                        ushort status = match.OptionalKeysUnsupported ? DicomStatus.PendingOptionalKeysUnsupported : DicomStatus.Pending;
+                        var rsp = DimseCommand.Response(CommandField.CFindRq, op.MessageId, status, op.SopClass, dataSetFollows: true);
+                        var data = DimseCommand.SerializeDataset(match.Identifier, op.TransferSyntax!);
+                        if (!await WriteMessage(op.PcId, rsp, data, ct).ConfigureAwait(false)) return; // the peer is gone
+                        matches++;
+                    }
+                }
+                catch (OperationCanceledException) when (cancel.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    outcome = new StoreOutcome(DicomStatus.Cancel);
+                }
+                catch (FindFailedException ex)
+                {
+                    outcome = new StoreOutcome(ex.Status, ex.Message, ex.OffendingElement);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    outcome = new StoreOutcome(DicomStatus.UnableToProcess, "unable to process");
+                }
+            }
+        }
+        finally
+        {
+            lock (_finds) _finds.Remove(op.MessageId);
+            if (op.HoldsWindow) { op.HoldsWindow = false; _window.Release(); }
+        }
+        Interlocked.Increment(ref _findCount);
+        if (_info is { } info) try { _server.Observer?.FindCompleted(info, op.SopClass!, outcome.Status, matches, Stopwatch.GetElapsedTime(op.Started)); } catch { /* observer */ }
+        var final = DimseCommand.Response(CommandField.CFindRq, op.MessageId, outcome.Status, op.SopClass, null, outcome.ErrorComment, outcome.OffendingElement);
+        await WriteMessage(op.PcId, final, null, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes one DIMSE message (command, then the data set if any) as one locked write, so the messages of
+    /// operations running side by side never interleave. False when it could not be written (the association is ending).</summary>
+    private async Task<bool> WriteMessage(byte pcId, byte[] command, byte[]? data, CancellationToken ct)
+    {
+        var output = new ArrayBufferWriter<byte>(command.Length + (data?.Length ?? 0) + 64);
+        PduWriter.WriteFragments(output, pcId, isCommand: true, command, _peerMax);
+        if (data is not null) PduWriter.WriteFragments(output, pcId, isCommand: false, data, _peerMax);
+        if (_writeFailed) return false; // the association is ending: nobody reads what we would write
         using var wt = CancellationTokenSource.CreateLinkedTokenSource(ct);
         wt.CancelAfter(WriteTimeout);
         bool locked = false;
@@ -520,11 +659,13 @@ internal sealed class AcceptorSession : IDisposable
             locked = true;
             await _stream.WriteAsync(output.WrittenMemory, wt.Token).ConfigureAwait(false);
             await _stream.FlushAsync(wt.Token).ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
             // The peer is gone or stopped reading; the instance is stored (or not) regardless of whether it heard the answer.
             OnWriteFailed();
+            return false;
         }
         finally
         {

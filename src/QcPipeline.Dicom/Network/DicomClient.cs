@@ -52,6 +52,9 @@ public sealed class DicomAssociationRejectedException(AssociateReject reject)
 /// <summary>The peer aborted the association or broke the protocol.</summary>
 public sealed class DicomAssociationAbortedException(string message) : Exception(message);
 
+/// <summary>What a C-FIND returned: the pending responses' identifiers and statuses (FF00/FF01), and the final response.</summary>
+public sealed record FindResult(IReadOnlyList<DicomDataset> Matches, IReadOnlyList<ushort> PendingStatuses, DimseResponse Final);
+
 /// <summary>A DIMSE response: its status, error comment and the whole command set.</summary>
 public sealed record DimseResponse(ushort Status, string? ErrorComment, DicomDataset Command)
 {
@@ -259,6 +262,99 @@ public sealed class DicomClient : IAsyncDisposable
             ArrayPool<byte>.Shared.Return(buffer);
         }
         return await ReadResponse(id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>C-FIND SCU (PS3.7 §9.1.2): sends the request and its identifier (in the context's transfer syntax) and
+    /// collects the pending responses' identifiers until the final response. With <paramref name="cancelAfter"/> ≥ 0 a
+    /// C-CANCEL-RQ is sent once that many matches have arrived (the SCP then ends with FE00, or finishes first).</summary>
+    /// <param name="rawIdentifier">Bytes sent instead of <paramref name="identifier"/>'s encoding (tests of malformed queries).</param>
+    public async Task<FindResult> FindAsync(byte presentationContextId, string sopClassUid, DicomDataset identifier, int cancelAfter = -1,
+        ushort priority = 0, byte[]? rawIdentifier = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        ushort id = _nextMessageId++;
+        var ts = Accept.PresentationContexts.First(p => p.Id == presentationContextId).TransferSyntax;
+        try
+        {
+            await SendCommand(presentationContextId, DimseCommand.FindRequest(id, sopClassUid, priority), cancellationToken).ConfigureAwait(false);
+            var data = rawIdentifier ?? DimseCommand.SerializeDataset(identifier, ts);
+            var output = new ArrayBufferWriter<byte>(data.Length + 32);
+            PduWriter.WriteFragments(output, presentationContextId, isCommand: false, data, PeerMaxPduLength);
+            await _stream.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+            var matches = new List<DicomDataset>();
+            var statuses = new List<ushort>();
+            bool cancelled = false;
+            while (true)
+            {
+                if (cancelAfter >= 0 && !cancelled && matches.Count >= cancelAfter)
+                {
+                    cancelled = true;
+                    await SendCommand(presentationContextId, DimseCommand.CancelRequest(id), cancellationToken).ConfigureAwait(false);
+                    await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                var (rsp, dataSet) = await ReadMessage(cancellationToken).ConfigureAwait(false);
+                if (rsp.Command.GetInt32OrDefault(DicomTags.MessageIDBeingRespondedTo) != id) continue;
+                if (rsp.Status is DicomStatus.Pending or DicomStatus.PendingOptionalKeysUnsupported)
+                {
+                    statuses.Add(rsp.Status);
+                    matches.Add(dataSet is null ? new DicomDataset() : DimseCommand.ParseDataset(dataSet, ts));
+                    continue;
+                }
+                return new FindResult(matches, statuses, rsp);
+            }
+        }
+        catch
+        {
+            await AbortAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>One DIMSE message: the command and, when it announces one, its data set bytes.</summary>
+    private async Task<(DimseResponse Response, byte[]? DataSet)> ReadMessage(CancellationToken ct)
+    {
+        var command = new ArrayBufferWriter<byte>(256);
+        DimseResponse? rsp = null;
+        ArrayBufferWriter<byte>? data = null;
+        while (true)
+        {
+            var pdu = await ReadWithin(_reader, _stream, _options.DimseTimeout, "DIMSE response", ct).ConfigureAwait(false);
+            switch (pdu)
+            {
+                case PDataTransfer pd:
+                    foreach (var pdv in pd.Pdvs)
+                    {
+                        if (pdv.IsCommand)
+                        {
+                            command.Write(pdv.Data.Span);
+                            if (command.WrittenCount > DimseCommand.MaxCommandLength) throw new DicomAssociationAbortedException("response command set too long");
+                            if (!pdv.IsLast) continue;
+                            var cmd = DimseCommand.Parse(command.WrittenSpan);
+                            rsp = new DimseResponse((ushort)cmd.GetInt32OrDefault(DicomTags.Status, 0xFFFF), cmd.GetString(DicomTags.ErrorComment), cmd);
+                            if (!DimseCommand.HasDataSet(cmd)) return (rsp, null);
+                            data = new ArrayBufferWriter<byte>(1024);
+                        }
+                        else
+                        {
+                            if (data is null || rsp is null) throw new DicomAssociationAbortedException("data set without its command");
+                            data.Write(pdv.Data.Span);
+                            if (pdv.IsLast) return (rsp, data.WrittenSpan.ToArray());
+                        }
+                    }
+                    break;
+                case Abort ab:
+                    _open = false;
+                    throw new DicomAssociationAbortedException($"association aborted by the peer (source {ab.Source}, reason {ab.Reason})");
+                case null:
+                    _open = false;
+                    throw new DicomAssociationAbortedException("the peer closed the connection before responding");
+                default:
+                    _open = false;
+                    throw new DicomAssociationAbortedException($"unexpected {pdu.Type} while waiting for a response");
+            }
+        }
     }
 
     /// <summary>A-RELEASE: sends the request, waits (bounded by ARTIM) for the response and closes.</summary>

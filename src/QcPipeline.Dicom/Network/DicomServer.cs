@@ -31,6 +31,14 @@ public sealed record DicomServerOptions
     /// operations window (PS3.7 §D.3.3.3); without negotiation, one.</summary>
     public ushort MaxOperationsPerformed { get; init; } = 8;
 
+    /// <summary>Largest C-FIND identifier accepted (bytes); a longer one is answered A700 (out of resources) after its
+    /// bytes are read and discarded.</summary>
+    public int MaxFindIdentifierLength { get; init; } = 64 * 1024;
+
+    /// <summary>Most matches sent for one C-FIND; when the handler has more, the last response is A700 (out of resources,
+    /// "narrow the query") after this many pending responses.</summary>
+    public int MaxFindMatches { get; init; } = 1000;
+
     /// <summary>Transfer syntaxes we accept, most preferred first. For each presentation context the first of these
     /// that the requestor proposed is chosen.</summary>
     public IReadOnlyList<string> TransferSyntaxes { get; init; } = DefaultTransferSyntaxes;
@@ -93,15 +101,19 @@ public sealed record AssociationSummary(
     public string? RemoteAddress { get; init; }
     public int StoreCount { get; init; }
     public int StoreFailures { get; init; }
+    /// <summary>C-FIND operations answered (any final status).</summary>
+    public int FindCount { get; init; }
     public long BytesReceived { get; init; }
     public TimeSpan Duration { get; init; }
     public bool Tls { get; init; }
 }
 
-/// <summary>DICOM association acceptor (PS3.8): Verification (C-ECHO SCP) and, with an <see cref="IStoreHandler"/>,
-/// the Storage Service Class as SCP (C-STORE, PS3.4 Annex B). <see cref="RunAsync"/> accepts connections from a
+/// <summary>DICOM association acceptor (PS3.8): Verification (C-ECHO SCP); with an <see cref="IStoreHandler"/>,
+/// the Storage Service Class as SCP (C-STORE, PS3.4 Annex B); with an <see cref="IFindHandler"/>, C-FIND SCP of its
+/// SOP classes (e.g. Modality Worklist, PS3.4 Annex K). <see cref="RunAsync"/> accepts connections from a
 /// caller-owned <see cref="TcpListener"/>; <see cref="HandleAsync(Stream, CancellationToken)"/> runs one connection.</summary>
-public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandler? storeHandler = null, IDicomServerObserver? observer = null)
+public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandler? storeHandler = null, IDicomServerObserver? observer = null,
+    IFindHandler? findHandler = null)
 {
     public const string VerificationSopClass = DicomUids.Verification;
 
@@ -253,15 +265,30 @@ public sealed class DicomServer(DicomServerOptions? options = null, IStoreHandle
 
     internal IStoreHandler? StoreHandler => storeHandler;
     internal IDicomServerObserver? Observer => observer;
+    internal IFindHandler? FindHandler => findHandler;
+
+    /// <summary>True when the find handler serves this SOP class.</summary>
+    internal bool IsFindSopClass(string uid) => findHandler is not null && findHandler.SopClasses.Contains(uid);
 
     internal bool IsAcceptedAbstractSyntax(string uid) =>
-        Options.AcceptAbstractSyntax is { } f ? f(uid) : uid == VerificationSopClass || storeHandler is not null && DicomUids.IsStorageSopClass(uid);
+        Options.AcceptAbstractSyntax is { } f ? f(uid) : uid == VerificationSopClass || storeHandler is not null && DicomUids.IsStorageSopClass(uid) || IsFindSopClass(uid);
 
     /// <summary>PS3.8 §9.3.3.2: one result per proposed context; the first of our preferred syntaxes the requestor offered.</summary>
     internal PresentationContextAccept Negotiate(PresentationContextRequest pc)
     {
         if (!IsAcceptedAbstractSyntax(pc.AbstractSyntax))
             return new PresentationContextAccept(pc.Id, PresentationContextResult.AbstractSyntaxNotSupported, "");
+        // A C-FIND identifier is a small data set: only the uncompressed little endian syntaxes (PS3.5 §10.1), in our order
+        // of preference; the compressed ones have no meaning for it.
+        if (IsFindSopClass(pc.AbstractSyntax))
+        {
+            foreach (var ts in Options.TransferSyntaxes.Where(t => t is DicomUids.ExplicitVRLittleEndian or DicomUids.ImplicitVRLittleEndian).Append(DicomUids.ImplicitVRLittleEndian))
+            {
+                if (pc.TransferSyntaxes.Contains(ts))
+                    return new PresentationContextAccept(pc.Id, PresentationContextResult.Acceptance, ts);
+            }
+            return new PresentationContextAccept(pc.Id, PresentationContextResult.TransferSyntaxesNotSupported, "");
+        }
         // Verification needs no data set: any of the uncompressed syntaxes will do.
         foreach (var ts in Options.TransferSyntaxes)
         {

@@ -22,6 +22,16 @@ public static class DicomStatus
     public const ushort ProcessingFailure = 0x0110;
     /// <summary>Failure: refused, SOP class not supported (PS3.7 §C.5.11).</summary>
     public const ushort SopClassNotSupported = 0x0122;
+    /// <summary>C-FIND: a match follows (PS3.4 §C.4.1.1.4, Table K.4-2).</summary>
+    public const ushort Pending = 0xFF00;
+    /// <summary>C-FIND: a match follows; one or more optional keys were not supported for matching or existence.</summary>
+    public const ushort PendingOptionalKeysUnsupported = 0xFF01;
+    /// <summary>Cancel: matching terminated due to a C-CANCEL (PS3.7 §C.5.12).</summary>
+    public const ushort Cancel = 0xFE00;
+    /// <summary>C-FIND failure: unable to process (PS3.4 Table K.4-2; 0xC000–0xCFFF).</summary>
+    public const ushort UnableToProcess = 0xC000;
+    /// <summary>C-FIND failure: identifier does not match SOP class (PS3.4 Table K.4-2).</summary>
+    public const ushort IdentifierDoesNotMatchSopClass = 0xA900;
     /// <summary>Failure: unrecognized operation (PS3.7 §C.5.21).</summary>
     public const ushort UnrecognizedOperation = 0x0211;
 
@@ -52,6 +62,8 @@ public static class DicomStatus
         0x0111 => "Failure: duplicate SOP instance",
         0x0124 => "Refused: not authorized",
         0xFE00 => "Cancel",
+        Pending => "Pending",
+        PendingOptionalKeysUnsupported => "Pending: optional keys not supported",
         _ => Category(status) switch { "warning" => "Warning", "failure" => "Failure", var c => c },
     } + $" (0x{status:X4})";
 }

@@ -9,6 +9,7 @@ public static class CommandField
     public const ushort CStoreRsp = 0x8001;
     public const ushort CGetRq = 0x0010;
     public const ushort CFindRq = 0x0020;
+    public const ushort CFindRsp = 0x8020;
     public const ushort CMoveRq = 0x0021;
     public const ushort CEchoRq = 0x0030;
     public const ushort CEchoRsp = 0x8030;
@@ -84,17 +85,41 @@ public static class DimseCommand
         return Serialize(ds);
     }
 
+    /// <summary>A C-FIND-RQ (PS3.7 §9.3.2.1); the identifier follows as a data set.</summary>
+    public static byte[] FindRequest(ushort messageId, string sopClassUid, ushort priority = 0)
+    {
+        var ds = new DicomDataset();
+        ds.AddOrUpdate(DicomTags.AffectedSOPClassUID, DicomVR.UI, sopClassUid);
+        ds.AddOrUpdate(DicomTags.CommandField, DicomVR.US, CommandField.CFindRq);
+        ds.AddOrUpdate(DicomTags.MessageID, DicomVR.US, messageId);
+        ds.AddOrUpdate(DicomTags.Priority, DicomVR.US, priority);
+        ds.AddOrUpdate(DicomTags.CommandDataSetType, DicomVR.US, DataSetPresent);
+        return Serialize(ds);
+    }
+
+    /// <summary>A C-CANCEL-RQ (PS3.7 §9.3.2.3) for the operation with <paramref name="messageIdBeingRespondedTo"/>.</summary>
+    public static byte[] CancelRequest(ushort messageIdBeingRespondedTo)
+    {
+        var ds = new DicomDataset();
+        ds.AddOrUpdate(DicomTags.CommandField, DicomVR.US, CommandField.CCancelRq);
+        ds.AddOrUpdate(DicomTags.MessageIDBeingRespondedTo, DicomVR.US, messageIdBeingRespondedTo);
+        ds.AddOrUpdate(DicomTags.CommandDataSetType, DicomVR.US, NoDataSet);
+        return Serialize(ds);
+    }
+
     /// <summary>A response to a request command (PS3.7 §9.3): command field with the response bit, the
-    /// request's message id, no data set, status, and the affected SOP class/instance when known. The error
+    /// request's message id, no data set (unless <paramref name="dataSetFollows"/>: a C-FIND pending response carries its
+    /// identifier), status, and the affected SOP class/instance when known. The error
     /// comment is cut to 64 characters (LO) and must carry no patient values.</summary>
     public static byte[] Response(ushort requestCommandField, ushort messageIdBeingRespondedTo, ushort status,
-        string? affectedSopClassUid, string? affectedSopInstanceUid = null, string? errorComment = null, DicomTag? offendingElement = null)
+        string? affectedSopClassUid, string? affectedSopInstanceUid = null, string? errorComment = null, DicomTag? offendingElement = null,
+        bool dataSetFollows = false)
     {
         var ds = new DicomDataset();
         if (!string.IsNullOrEmpty(affectedSopClassUid)) ds.AddOrUpdate(DicomTags.AffectedSOPClassUID, DicomVR.UI, affectedSopClassUid);
         ds.AddOrUpdate(DicomTags.CommandField, DicomVR.US, (ushort)(requestCommandField | CommandField.ResponseBit));
         ds.AddOrUpdate(DicomTags.MessageIDBeingRespondedTo, DicomVR.US, messageIdBeingRespondedTo);
-        ds.AddOrUpdate(DicomTags.CommandDataSetType, DicomVR.US, NoDataSet);
+        ds.AddOrUpdate(DicomTags.CommandDataSetType, DicomVR.US, dataSetFollows ? DataSetPresent : NoDataSet);
         ds.AddOrUpdate(DicomTags.Status, DicomVR.US, status);
         if (!string.IsNullOrEmpty(affectedSopInstanceUid)) ds.AddOrUpdate(DicomTags.AffectedSOPInstanceUID, DicomVR.UI, affectedSopInstanceUid);
         if (offendingElement is { } oe) ds.AddOrUpdate<ushort>(DicomTags.OffendingElement, DicomVR.AT, oe.Group, oe.Element);
@@ -109,4 +134,24 @@ public static class DimseCommand
     /// <summary>True when the command says a data set follows (PS3.7 §E.1: any value other than 0101H).</summary>
     public static bool HasDataSet(DicomDataset command) =>
         command.TryGetInt32(DicomTags.CommandDataSetType, out var t) && t != NoDataSet;
+
+    /// <summary>Parses a data set (a C-FIND identifier) received in an uncompressed transfer syntax.</summary>
+    /// <exception cref="DicomFormatException">the bytes are not a data set in that syntax</exception>
+    public static DicomDataset ParseDataset(ReadOnlySpan<byte> data, string transferSyntaxUid)
+    {
+        var ts = TransferSyntax.Lookup(transferSyntaxUid);
+        if (ts.IsDeflated || ts.IsEncapsulated) throw new DicomFormatException($"transfer syntax {transferSyntaxUid} is not used for identifiers");
+        var bytes = data.ToArray();
+        var ds = new DicomDataset();
+        new DatasetParser(bytes, bytes.Length, partial: false, DicomReadOptions.Default).ParseTopLevel(ds, 0, ts.IsExplicitVR, ts.IsLittleEndian);
+        return ds;
+    }
+
+    /// <summary>Serialises a data set (a C-FIND identifier) in an uncompressed transfer syntax.</summary>
+    public static byte[] SerializeDataset(DicomDataset dataset, string transferSyntaxUid)
+    {
+        using var body = new MemoryStream();
+        DicomWriter.WriteDataset(body, dataset, TransferSyntax.Lookup(transferSyntaxUid), DicomWriteOptions.Default);
+        return body.ToArray();
+    }
 }

@@ -65,4 +65,6 @@ public interface IDicomServerObserver
     void ConnectionFailed(AssociationSummary summary) { }
     void StoreCompleted(StoreRequest request, StoreOutcome outcome, long bytes, TimeSpan elapsed) { }
     void EchoCompleted(AssociationInfo association) { }
+    /// <summary>A C-FIND ended with <paramref name="status"/> after <paramref name="matches"/> pending responses.</summary>
+    void FindCompleted(AssociationInfo association, string sopClassUid, ushort status, int matches, TimeSpan elapsed) { }
 }

@@ -12,7 +12,7 @@ public static class QcAuthPolicies
 {
     public const string Store = "qc-store";
     public const string Read = "qc-read";
-    /// <summary>Device edits and re-analysis requests (the <c>manage</c> scope).</summary>
+    /// <summary>Device edits, re-analysis requests, test plans and scheduled scans (the <c>manage</c> scope).</summary>
     public const string Manage = "qc-manage";
     public const string Authenticated = "qc-authenticated";
     public const string Metrics = "qc-metrics";

@@ -9,7 +9,7 @@ public static class QcScopes
 {
     public const string Store = "store";
     public const string Read = "read";
-    /// <summary>Change what the QC judges by and re-run it: device edits (names, limits), re-analysis requests.</summary>
+    /// <summary>Change what the QC judges by and re-run it: device edits (names, limits), re-analysis requests, test plans and scheduled phantom scans.</summary>
     public const string Manage = "manage";
     public const string JwtPrefix = "qc.";
 

@@ -9,7 +9,7 @@ namespace QcPipeline.Service.Ingest;
 /// <see cref="DicomServer"/> with the ingest store handler until shutdown, when it stops accepting and waits for the
 /// associations in progress (their unfinished instances are abandoned, never half-stored).</summary>
 internal sealed class DimseListener(IOptions<DicomOptions> options, DimseStoreHandler handler, DimseObserver observer, DimseListenerState state,
-    InstanceStoreReconciler reconciler, ILogger<DimseListener> logger) : IHostedService, IDisposable
+    InstanceStoreReconciler reconciler, ILogger<DimseListener> logger, Schedule.WorklistFindHandlerRegistration? worklist = null) : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private TcpListener? _listener;
@@ -34,7 +34,7 @@ internal sealed class DimseListener(IOptions<DicomOptions> options, DimseStoreHa
         state.SetBound(port);
         logger.LogInformation("DICOM listener bound on {Address}:{Port} as AE {AeTitle} (TLS {Tls}, {Devices} allowed devices, max {MaxAssociations} associations)",
             o.BindAddress, port, serverOptions.AeTitle, o.Tls.Enabled ? "on" : "off", o.AllowedDevices.Length, o.MaxAssociations);
-        var server = new DicomServer(serverOptions, handler, observer);
+        var server = new DicomServer(serverOptions, handler, observer, worklist?.Handler);
         _run = Task.Run(() => server.RunAsync(listener, null, _stopping.Token), CancellationToken.None);
     }
 

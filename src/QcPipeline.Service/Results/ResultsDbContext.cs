@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using QcPipeline.Service.Index;
+using QcPipeline.Service.Schedule;
 
 // Folder Results/ (DESIGN.md), namespace ResultsStore: a namespace named Results would shadow ASP.NET's static Results class
 // (Results.Json, Results.Text) in every QcPipeline.Service namespace.
@@ -133,6 +134,8 @@ public abstract class ResultsDbContext(DbContextOptions options) : DbContext(opt
     public DbSet<LabelFindingRecord> LabelFindings => Set<LabelFindingRecord>();
     public DbSet<AuditRecord> Audit => Set<AuditRecord>();
     public DbSet<SeriesCheckRecord> SeriesChecks => Set<SeriesCheckRecord>();
+    public DbSet<TestPlanRecord> TestPlans => Set<TestPlanRecord>();
+    public DbSet<ScheduledScanRecord> ScheduledScans => Set<ScheduledScanRecord>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -209,6 +212,7 @@ public abstract class ResultsDbContext(DbContextOptions options) : DbContext(opt
             e.Property(x => x.Entity).HasMaxLength(64);
             e.Property(x => x.EntityKey).HasMaxLength(200);
         });
+        ScheduleModel.Configure(modelBuilder);
     }
 }
 

@@ -8,6 +8,7 @@ using QcPipeline.Service.Bus;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.ResultsStore;
+using QcPipeline.Service.Schedule;
 
 namespace QcPipeline.Service.Workers;
 
@@ -16,7 +17,7 @@ namespace QcPipeline.Service.Workers;
 /// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
 /// the bus retries, then moves the message to the error queue.</summary>
 public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, StoragePaths paths, SeriesAnalyzer analyzer,
-    ResultStore store, WorkerMetrics metrics, TimeProvider time, IOptions<PipelineOptions> options, ILogger<AnalyzeSeriesConsumer> logger) : IConsumer<AnalyzeSeries>
+    ResultStore store, WorkerMetrics metrics, TimeProvider time, IOptions<PipelineOptions> options, ILogger<AnalyzeSeriesConsumer> logger, ScheduleService? schedule = null) : IConsumer<AnalyzeSeries>
 {
     public async Task Consume(ConsumeContext<AnalyzeSeries> context)
     {
@@ -47,6 +48,9 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         // test can kill this worker in the middle of an analysis.
         if (options.Value.TestHookAnalysisDelay > TimeSpan.Zero) await Task.Delay(options.Value.TestHookAnalysisDelay, ct).ConfigureAwait(false);
         var scan = analyzer.Scan(input, ct);
+        // A series carrying a scheduled scan's accession number gets that scan's test, not the selector rules' guess.
+        var scheduled = schedule is null ? null : await schedule.RouteAsync(scan.Attributes, ct).ConfigureAwait(false);
+        if (scheduled is { } sr) scan = scan with { Route = sr.Route };
         var device = await store.ResolveDeviceAsync(scan.Device, ct).ConfigureAwait(false);
         var limits = LimitsFor(device);
         var analysis = analyzer.Analyze(input, scan, limits, ct);
@@ -57,6 +61,7 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         {
             var (record, created) = await store.RecordAsync(new ResultWrite(m.ClaimId, m.StudyInstanceUid, m.SeriesInstanceUid, device.Id, analysis.Results[i],
                 input.Files.Count, m.Reason, elapsed, analysis.ResultImages[i], ServiceInstance.Name), ct).ConfigureAwait(false);
+            if (scheduled is { } done && record.Profile == done.Scan.Test) await schedule!.CompleteAsync(done.Scan, record.Id, ct).ConfigureAwait(false);
             // Published for an existing row too: a delivery that crashed after the write and before the publish is completed by
             // its redelivery. Consumers of QcResultRecorded are idempotent by ResultId.
             await context.Publish(new QcResultRecorded(record.Id, m.SeriesInstanceUid, device.Key, record.Profile, record.AlgorithmVersion,

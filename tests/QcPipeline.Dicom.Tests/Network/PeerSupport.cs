@@ -17,10 +17,10 @@ internal sealed class TestServer : IAsyncDisposable
     private readonly List<AssociationSummary> _summaries = [];
     private readonly Task _loop;
 
-    public TestServer(DicomServerOptions? options = null, IStoreHandler? handler = null)
+    public TestServer(DicomServerOptions? options = null, IStoreHandler? handler = null, IFindHandler? findHandler = null)
     {
         _listener.Start();
-        Server = new DicomServer(options ?? new DicomServerOptions { AeTitle = "QCPIPE" }, handler);
+        Server = new DicomServer(options ?? new DicomServerOptions { AeTitle = "QCPIPE" }, handler, null, findHandler);
         _loop = Server.RunAsync(_listener, s => { lock (_summaries) _summaries.Add(s); }, _cts.Token);
     }
 
