@@ -6,6 +6,7 @@ using QcPipeline.Service.Health;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
+using QcPipeline.Service.Reports;
 using QcPipeline.Service.Workers;
 using QcPipeline.Service.ResultsStore;
 
@@ -37,6 +38,7 @@ public static class ServiceHost
             .AddBus(builder.Configuration, bus => bus.AddConsumer<AnalyzeSeriesConsumer>())
             .AddQcAuth(builder.Configuration)
             .AddDicomWeb(builder.Configuration)
+            .AddReports(builder.Configuration)
             .AddHealth(builder.Configuration);
 
         var app = builder.Build();
@@ -46,6 +48,7 @@ public static class ServiceHost
         app.MapHealth();
         app.MapDicomWeb();
         app.MapAuthEndpoints();
+        app.MapReportsApi();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry).RequireAuthorization(QcAuthPolicies.Metrics);
         return app;
     }
