@@ -104,5 +104,33 @@ public sealed class CjkFontResolver : IFontResolver
     }
 
     public byte[]? GetFont(string faceName) =>
-        faceName.StartsWith(FamilyPrefix, StringComparison.Ordinal) ? File.ReadAllBytes(faceName[FamilyPrefix.Length..]) : null;
+        faceName.StartsWith(FamilyPrefix, StringComparison.Ordinal) ? FirstFace(File.ReadAllBytes(faceName[FamilyPrefix.Length..])) : null;
+
+    /// <summary>A TrueType collection's first face as a stand-alone font file (PDFsharp 6.2 reads single fonts only; the
+    /// Debian CJK fonts are collections). Tables are copied as they are, 4-byte aligned, with their offsets rewritten
+    /// (OpenType spec, "Font Collections" and "Table Directory"). A single font is returned unchanged.</summary>
+    internal static byte[] FirstFace(byte[] file)
+    {
+        ReadOnlySpan<byte> f = file;
+        if (f.Length < 16 || BinaryPrimitives.ReadUInt32BigEndian(f) != 0x74746366) return file;
+        int face = checked((int)BinaryPrimitives.ReadUInt32BigEndian(f[12..]));
+        int tables = BinaryPrimitives.ReadUInt16BigEndian(f[(face + 4)..]);
+        int directory = 12 + 16 * tables;
+        long size = directory;
+        for (int i = 0; i < tables; i++)
+            size += (BinaryPrimitives.ReadUInt32BigEndian(f[(face + 12 + 16 * i + 12)..]) + 3) & ~3u;
+        var output = new byte[size];
+        f.Slice(face, directory).CopyTo(output);
+        int at = directory;
+        for (int i = 0; i < tables; i++)
+        {
+            var record = output.AsSpan(12 + 16 * i, 16);
+            int offset = checked((int)BinaryPrimitives.ReadUInt32BigEndian(record[8..]));
+            int length = checked((int)BinaryPrimitives.ReadUInt32BigEndian(record[12..]));
+            f.Slice(offset, length).CopyTo(output.AsSpan(at));
+            BinaryPrimitives.WriteUInt32BigEndian(record[8..], (uint)at);
+            at += (length + 3) & ~3;
+        }
+        return output;
+    }
 }

@@ -65,7 +65,10 @@ public static class ReportCharts
             }
         }
 
-        plot.Axes.DateTimeTicksBottom();
+        // ISO months on the time axis (the default is US month/day/year).
+        if (plot.Axes.DateTimeTicksBottom().TickGenerator is ScottPlot.TickGenerators.DateTimeAutomatic ticks)
+            ticks.LabelFormatter = t => t.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        plot.Font.Set("DejaVu Sans");
         plot.Axes.SetLimits(x0, x1, lo, hi);
         plot.Axes.Left.Label.Text = trend.Unit;
         plot.Axes.Left.Label.FontSize = 15;

@@ -160,7 +160,7 @@ public sealed class ReportPdfWriter(CjkFont font, RoiImageRenderer roi)
             if (d.Runs.Count == 0) Text(T("no-runs"), _body, Muted, spacing: 8);
             else
             {
-                Table([72, 40, 78, 48, 257], [T("date"), T("result-id"), T("test"), T("verdict"), $"{T("metric")} / {T("value")}"],
+                Table([82, 38, 62, 45, 268], [T("date"), T("result-id"), T("test"), T("verdict"), $"{T("metric")} / {T("value")}"],
                     d.Runs.Select(run => new Row([Time(run.At), N(run.ResultId), run.Test, ReportTexts.Verdict(run.Verdict, _lang), RunValues(run)],
                         null, VerdictCell: 3, Verdict: run.Verdict)));
             }
@@ -215,7 +215,7 @@ public sealed class ReportPdfWriter(CjkFont font, RoiImageRenderer roi)
         {
             if (run.Metrics.Count == 0) return run.InconclusiveReason ?? "—";
             return string.Join("; ", run.Metrics.Select(m =>
-                $"{Short(m.Name)} {Num(m.Value)}{(m.Unit.Length > 0 ? " " + m.Unit : "")}{(m.Verdict == "fail" ? $" ({T("fail")})" : m.Verdict == "pass" ? "" : $" ({T("inconclusive")})")}"));
+                $"{Short(m.Name)}\u00A0{Num(m.Value)}{(m.Unit.Length > 0 ? "\u00A0" + m.Unit : "")}{(m.Verdict == "fail" ? $" ({T("fail")})" : m.Verdict == "pass" ? "" : $" ({T("inconclusive")})")}"));
         }
 
         private static string Short(string name) => name.LastIndexOf('.') is int i and >= 0 ? name[(i + 1)..] : name;
@@ -393,7 +393,8 @@ public sealed class ReportPdfWriter(CjkFont font, RoiImageRenderer roi)
                     string token = paragraph[i..j];
                     double tw = 0;
                     foreach (char c in token) tw += CharWidth(f, c);
-                    if (lineWidth + tw > width && line.Length > 0)
+                    // CJK closing punctuation never starts a line (it may overhang the margin a little instead).
+                    if (lineWidth + tw > width && line.Length > 0 && !(token.Length == 1 && "，。、；：！？）》」』".Contains(token[0], StringComparison.Ordinal)))
                     {
                         lines.Add(line.ToString().TrimEnd());
                         line.Clear();
