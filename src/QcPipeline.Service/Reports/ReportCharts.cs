@@ -15,8 +15,9 @@ public static class ReportCharts
 
     private static Color C((byte R, byte G, byte B) c) => new(c.R, c.G, c.B);
 
-    /// <summary>The PNG of <paramref name="trend"/> over [<paramref name="from"/>, <paramref name="to"/>).</summary>
-    public static byte[] RenderPng(MetricTrend trend, DateTimeOffset from, DateTimeOffset to, int width, int height)
+    /// <summary>The chart of <paramref name="trend"/> over [<paramref name="from"/>, <paramref name="to"/>) as a JPEG (see
+    /// <see cref="ReportImages.Jpeg"/>).</summary>
+    public static byte[] RenderJpeg(MetricTrend trend, DateTimeOffset from, DateTimeOffset to, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(trend);
         var points = trend.Points.Where(p => p.Value is { } v && double.IsFinite(v)).ToList();
@@ -75,8 +76,26 @@ public static class ReportCharts
         plot.Axes.Left.TickLabelStyle.FontSize = 13;
         plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
         plot.Grid.MajorLineColor = new Color(225, 225, 225);
-        return plot.GetImageBytes(width, height, ImageFormat.Png);
+        using var surface = SkiaSharp.SKSurface.Create(new SkiaSharp.SKImageInfo(width, height, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Premul));
+        plot.Render(surface.Canvas, width, height);
+        using var image = surface.Snapshot();
+        return ReportImages.Jpeg(image);
     }
 
     private static double X(DateTimeOffset t) => t.DateTime.ToOADate();
+}
+
+/// <summary>Images go into the PDF as JPEG: PDFsharp embeds a JPEG as it is (DCTDecode), while it decodes and re-compresses a
+/// PNG in managed code (≈ 0.4 s per 1320×400 chart on this machine, against ≈ 1 ms), and the report must be made in ≤ 1 s.
+/// Quality 95 without chroma subsampling keeps thin coloured lines and flat fills true.</summary>
+public static class ReportImages
+{
+    public static byte[] Jpeg(SkiaSharp.SKImage image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var pixmap = image.PeekPixels();
+        using var data = pixmap.Encode(new SkiaSharp.SKJpegEncoderOptions(95, SkiaSharp.SKJpegEncoderDownsample.Downsample444, SkiaSharp.SKJpegEncoderAlphaOption.Ignore))
+            ?? throw new InvalidOperationException("SkiaSharp could not encode the JPEG");
+        return data.ToArray();
+    }
 }

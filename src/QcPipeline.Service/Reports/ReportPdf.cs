@@ -27,7 +27,7 @@ public sealed class ReportPdfWriter(CjkFont font, RoiImageRenderer roi)
         var trends = report.Devices.SelectMany(d => d.Metrics).Where(m => m.Points.Any(p => p.Value is not null)).ToList();
         var charts = new byte[trends.Count][];
         Parallel.For(0, trends.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) },
-            i => charts[i] = ReportCharts.RenderPng(trends[i], report.From, report.To, ChartPixelWidth, ChartPixelHeight));
+            i => charts[i] = ReportCharts.RenderJpeg(trends[i], report.From, report.To, ChartPixelWidth, ChartPixelHeight));
         var chartOf = new Dictionary<MetricTrend, byte[]>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < trends.Count; i++) chartOf[trends[i]] = charts[i];
         ct.ThrowIfCancellationRequested();

@@ -12,7 +12,7 @@ using SkiaSharp;
 
 namespace QcPipeline.Service.Reports;
 
-/// <summary>The analysed image of a stored result with its ROIs drawn, as a PNG: the result's ROI geometry (stored JSON) over
+/// <summary>The analysed image of a stored result with its ROIs drawn, as a JPEG (<see cref="ReportImages"/>): the result's ROI geometry (stored JSON) over
 /// the stored instance's pixels. Internal to reports for now; <c>GET /api/results/{id}/overlay.png</c> is being built
 /// beside it and the two are to share one renderer (the CLI's <c>OverlayRenderer</c> draws the same way).
 /// CT is windowed at level 0 / width 400 HU, other modalities between the 1st and 99th percentile. No patient data is drawn.</summary>
@@ -26,7 +26,7 @@ public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results
     private const int MaxFallbackInstances = 64;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>The PNG of result <paramref name="resultId"/>, or null when the result or its image is gone or unreadable.</summary>
+    /// <summary>The JPEG of result <paramref name="resultId"/>, or null when the result or its image is gone or unreadable.</summary>
     public async Task<byte[]?> RenderAsync(long resultId, CancellationToken ct = default)
     {
         string json, seriesUid, profile;
@@ -149,8 +149,7 @@ public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results
             }
         }
         using var snapshot = surface.Snapshot();
-        using var data = snapshot.Encode(SKEncodedImageFormat.Png, 100);
-        return data.ToArray();
+        return ReportImages.Jpeg(snapshot);
     }
 
     private static SKBitmap Grayscale(AnalysisImage image)
