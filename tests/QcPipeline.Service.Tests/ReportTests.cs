@@ -411,3 +411,34 @@ public sealed class ReportLimitTests
         }
     }
 }
+
+/// <summary>The same report queries on a real PostgreSQL (period filters, the label-compliance union and distinct counts).</summary>
+[Collection(PostgresCollection.Name)]
+public sealed class ReportPostgresTests(PostgresFixture pg)
+{
+    [Fact]
+    public async Task Json_and_csv_reports_on_PostgreSQL_match_the_seeded_values()
+    {
+        var cs = await pg.CreateDatabaseAsync();
+        await using var svc = await InProcessService.StartAsync(null, "--Database:Provider=Postgres", $"--Database:ConnectionString={cs}",
+            "--Pipeline:SweeperEnabled=false", "--Reports:TimeZone=Asia/Shanghai");
+        var now = DateTimeOffset.UtcNow;
+        long id = await ReportSeed.SeedAsync(svc.Services, new DeviceIdentity("PG-CT-1", null, null), now);
+        using var http = svc.CreateHttpClient();
+        string from = ReportSeed.MonthAt(now, 0).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        string to = ReportSeed.MonthAt(now, ReportSeed.Months - 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        using var doc = JsonDocument.Parse(await http.GetStringAsync($"/api/reports/trend?device={id}&from={from}&to={to}"));
+        var section = doc.RootElement.GetProperty("devices")[0];
+        var summary = section.GetProperty("summary");
+        Assert.Equal((36, 32, 3, 1), (summary.GetProperty("runs").GetInt32(), summary.GetProperty("passed").GetInt32(),
+            summary.GetProperty("failed").GetInt32(), summary.GetProperty("inconclusive").GetInt32()));
+        var labels = section.GetProperty("labels");
+        Assert.Equal((36, 30), (labels.GetProperty("seriesChecked").GetInt32(), labels.GetProperty("seriesCompliant").GetInt32()));
+        Assert.Equal(ReportSeed.DeviceName, section.GetProperty("device").GetProperty("name").GetString());
+        // Times in the configured zone (UTC+8): month 0 at 10:00 UTC is 18:00 +08:00.
+        Assert.Equal("Asia/Shanghai", doc.RootElement.GetProperty("timeZone").GetString());
+        var first = section.GetProperty("runs")[0].GetProperty("at").GetString()!;
+        Assert.EndsWith("T18:00:00+08:00", first, StringComparison.Ordinal);
+        Assert.Equal(ReportSeed.MonthAt(now, 0), DateTimeOffset.Parse(first, CultureInfo.InvariantCulture));
+    }
+}
