@@ -15,6 +15,9 @@ command -v opj_compress >/dev/null 2>&1 || need+=(libopenjp2-tools)   # JPEG 200
 # Orthanc, the second real DICOM peer (its tests start their own instance on free loopback ports; so does scripts/services.sh).
 { command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ]; } || need+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+# Trend report tests: a CJK TrueType font for the PDF, and poppler's pdfinfo/pdftotext/pdffonts/pdftoppm to check it.
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # PostgreSQL for the index tests: each test collection makes its own throwaway cluster with scripts/services.sh.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # RabbitMQ for the bus tests: likewise a private node per test collection.

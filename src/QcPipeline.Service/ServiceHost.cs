@@ -11,6 +11,7 @@ using QcPipeline.Service.Ingest;
 using QcPipeline.Service.Metrics;
 using QcPipeline.Service.Retention;
 using QcPipeline.Service.Schedule;
+using QcPipeline.Service.Reports;
 using QcPipeline.Service.Workers;
 using QcPipeline.Service.ResultsStore;
 
@@ -54,7 +55,7 @@ public static class ServiceHost
         {
             // The API role's services (/api/* feature folders register here). The QC gauges come from the API role only: they
             // are rebuilt from the shared database, and every receiver and worker would otherwise export the same series again.
-            builder.Services.AddQcGauges(config).AddResultsApi(config);
+            builder.Services.AddQcGauges(config).AddResultsApi(config).AddReports(config);
         }
 
         var app = builder.Build();
@@ -69,6 +70,7 @@ public static class ServiceHost
             // The API role's endpoint groups (/api/*) are mapped here.
             app.MapResultsApi();
             app.MapScheduleApi();
+            app.MapReportsApi();
         }
         app.MapMetrics("/metrics", app.Services.GetRequiredService<QcMetrics>().Registry).RequireAuthorization(QcAuthPolicies.Metrics);
         LogStarted(app, roles);

@@ -48,5 +48,11 @@ if (args is ["--dr-uniformity", ..])
     Console.WriteLine($"dr-uniformity 3000x3000 best of 20: {DrAnalysisBenchmarks.QuickMeasure():F1} ms (CV only {DrAnalysisBenchmarks.QuickMeasure(scan: false):F1} ms)");
     return 0;
 }
-BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args is ["--report-pdf", ..])
+{
+    // One device, 3 years of monthly tests, PDF (target <= 1 s); see ReportBenchmarks.
+    ReportBenchmarks.PrintTimings();
+    return 0;
+}
+BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(QcPipeline.Benchmarks.CtFileGenerator).Assembly).Run(args);
 return 0;

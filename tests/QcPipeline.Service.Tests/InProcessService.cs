@@ -32,7 +32,9 @@ public sealed class InProcessService : IAsyncDisposable
         string[] args =
         [
             "--Dicom:Port=0", "--Http:Urls=http://127.0.0.1:0", $"--Storage:DataPath={dataPath}",
-            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning", .. extraArgs,
+            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            // No background PDF warm-up in tests: it would take CPU from every test's start for nothing.
+            "--Reports:WarmUp=false", .. extraArgs,
         ];
         var app = ServiceHost.Build(args);
         await app.StartAsync();
@@ -48,7 +50,9 @@ public sealed class InProcessService : IAsyncDisposable
         string[] args =
         [
             "--Dicom:Port=0", "--Http:Urls=http://127.0.0.1:0", $"--Storage:DataPath={dataPath}",
-            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning", .. extraArgs,
+            "--Logging:LogLevel:Default=Warning", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=Warning",
+            // No background PDF warm-up in tests: it would take CPU from every test's start for nothing.
+            "--Reports:WarmUp=false", .. extraArgs,
         ];
         var app = ServiceHost.Build(args);
         try
