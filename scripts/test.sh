@@ -22,6 +22,9 @@ command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # RabbitMQ for the bus tests: likewise a private node per test collection.
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+# Prometheus's promtool (alert rule tests) and Alertmanager's amtool (routing check) for deploy/.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -30,12 +33,18 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Debian's orthanc, postgresql and rabbitmq-server packages may start their own services on install (Orthanc on
 # 4242/8042, a cluster on 5432, a broker on 5672); the tests never use them, so they are stopped rather than left competing for the two cores.
-for svc in orthanc postgresql rabbitmq-server; do
+for svc in orthanc postgresql rabbitmq-server prometheus prometheus-alertmanager prometheus-node-exporter; do
   if [ -x "/etc/init.d/$svc" ] && service "$svc" status >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   fi
 done
+
+# deploy/: the Prometheus configuration and alert rules (with their unit tests) and the Alertmanager routing.
+promtool check config --syntax-only deploy/prometheus/prometheus.yml
+promtool check rules deploy/prometheus/rules/*.yml
+promtool test rules deploy/prometheus/tests/*.test.yml
+amtool check-config deploy/alertmanager/alertmanager.yml >/dev/null
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build QcPipeline.sln -c Release -nologo -v q

@@ -183,10 +183,10 @@ public sealed class ReportTests(ReportFixture fx) : IClassFixture<ReportFixture>
         var labels = section.GetProperty("labels");
         Assert.Equal((36, 30), (labels.GetProperty("seriesChecked").GetInt32(), labels.GetProperty("seriesCompliant").GetInt32()));
         Assert.Equal(30.0 / 36, labels.GetProperty("rate").GetDouble(), 9);
-        // This service has no test plans: the report says so and claims nothing.
+        // The service's test plans (Schedule/): the CT device's default plan (ct-water monthly, ct-mtf six-monthly).
         var due = section.GetProperty("due");
-        Assert.False(due.GetProperty("configured").GetBoolean());
-        Assert.Empty(due.GetProperty("tests").EnumerateArray());
+        Assert.True(due.GetProperty("configured").GetBoolean());
+        Assert.Contains("ct-water", due.GetProperty("tests").EnumerateArray().Select(t => t.GetProperty("test").GetString()));
         Assert.Equal(runs[^1].GetProperty("resultId").GetInt64(), section.GetProperty("latestResultId").GetInt64());
 
         // The test filter: a test the device never ran gives an empty section; the fleet report has the device too.
@@ -267,7 +267,7 @@ public sealed class ReportTests(ReportFixture fx) : IClassFixture<ReportFixture>
         Assert.Contains("§5.2", text, StringComparison.Ordinal);
         foreach (var metric in new[] { MetricNames.CtWaterHu, MetricNames.CtNoisePercent, MetricNames.CtUniformityHu }) Assert.Contains(metric, text, StringComparison.Ordinal);
         Assert.Contains("水的CT值", text, StringComparison.Ordinal);
-        Assert.Contains("未配置检测计划", text, StringComparison.Ordinal); // no test plans in this service
+        Assert.DoesNotContain("未配置检测计划", text, StringComparison.Ordinal); // the service's test plans are in the report
         // pdftotext drops the spaces around CJK characters.
         Assert.Contains($"第1页/共{pages}页", text.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Contains(Day(ReportSeed.MonthAt(fx.Now, 29)), text, StringComparison.Ordinal); // a failed run in the table

@@ -35,6 +35,8 @@ public sealed class QcMetrics
         foreach (var r in IngestResults) IngestTotal.WithLabels(r);
         foreach (var r in FailureReasons) IngestFailuresTotal.WithLabels(r);
         foreach (var o in Enum.GetValues<AssociationOutcome>()) AssociationsTotal.WithLabels(OutcomeLabel(o));
+        InstancesTotal.WithLabels(StatusClassLabel(DicomStatus.Success), StatusLabel(DicomStatus.Success));
+        InstancesTotal.WithLabels(StatusClassLabel(DicomStatus.OutOfResources), StatusLabel(DicomStatus.OutOfResources));
 
         StowRequestsTotal = f.CreateCounter("qc_stow_requests_total", "STOW-RS requests, by HTTP status code of the answer (aborted: the client went away first).", "code");
         StowRequestDuration = f.CreateHistogram("qc_stow_request_duration_seconds", "Time from the start of a STOW-RS request to its answer, by status class.",
@@ -111,4 +113,17 @@ public static class MetricsServiceCollectionExtensions
         services.AddSingleton<QcMetrics>();
         return services;
     }
+}
+
+/// <summary>Creates a metrics holder at start, so its series are exported (at zero) before the first event: a worker's
+/// analysis histograms exist for dashboards and rate() before its first message. Resolving <typeparamref name="T"/> is all it does.</summary>
+internal sealed class MetricsActivator<T>(T metrics) : IHostedService where T : class
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        GC.KeepAlive(metrics);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -34,7 +34,8 @@ public static class ReportsServiceCollectionExtensions
             if (font.FamilyName is not null && app.Services.GetRequiredService<IOptions<ReportOptions>>().Value.WarmUp)
                 _ = Task.Run(() => WarmUpAsync(app.Services.GetRequiredService<ReportPdfWriter>(), app.Services.GetRequiredService<ILogger<ReportPdfWriter>>(), app.Lifetime.ApplicationStopping));
         });
-        app.MapGet("/api/reports/trend", TrendAsync).RequireAuthorization(QcAuthPolicies.Read);
+        app.MapGet("/api/reports/trend", TrendAsync).RequireAuthorization(QcAuthPolicies.Read)
+            .WithTags("Reports").WithName("GetTrendReport").WithSummary("Trend report of a device or the fleet over a period: JSON, CSV or PDF (zh/en)");
         return app;
     }
 

@@ -26,12 +26,18 @@ public static class ScheduleEndpoints
 
     public static IEndpointRouteBuilder MapScheduleApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/devices/{id:long}/plan", GetPlan).RequireAuthorization(QcAuthPolicies.Read);
-        app.MapPut("/api/devices/{id:long}/plan", PutPlan).RequireAuthorization(QcAuthPolicies.Manage);
-        app.MapGet("/api/due", GetDue).RequireAuthorization(QcAuthPolicies.Read);
-        app.MapPost("/api/schedule", PostSchedule).RequireAuthorization(QcAuthPolicies.Manage);
-        app.MapGet("/api/schedule", GetSchedule).RequireAuthorization(QcAuthPolicies.Read);
-        app.MapDelete("/api/schedule/{id:long}", DeleteSchedule).RequireAuthorization(QcAuthPolicies.Manage);
+        app.MapGet("/api/devices/{id:long}/plan", GetPlan).RequireAuthorization(QcAuthPolicies.Read)
+            .WithTags("Schedule").WithName("GetTestPlan").WithSummary("A device's test plan: tests and frequencies (defaults by modality until set)");
+        app.MapPut("/api/devices/{id:long}/plan", PutPlan).RequireAuthorization(QcAuthPolicies.Manage)
+            .WithTags("Schedule").WithName("SetTestPlan").WithSummary("Replace a device's test plan (an empty list returns it to the defaults)");
+        app.MapGet("/api/due", GetDue).RequireAuthorization(QcAuthPolicies.Read)
+            .WithTags("Schedule").WithName("GetDue").WithSummary("Planned tests with last run, last pass, due time and overdue flag");
+        app.MapPost("/api/schedule", PostSchedule).RequireAuthorization(QcAuthPolicies.Manage)
+            .WithTags("Schedule").WithName("ScheduleScan").WithSummary("Schedule a phantom scan (device, test, date): it appears on the modality worklist");
+        app.MapGet("/api/schedule", GetSchedule).RequireAuthorization(QcAuthPolicies.Read)
+            .WithTags("Schedule").WithName("ListScheduledScans").WithSummary("Scheduled phantom scans in a period");
+        app.MapDelete("/api/schedule/{id:long}", DeleteSchedule).RequireAuthorization(QcAuthPolicies.Manage)
+            .WithTags("Schedule").WithName("CancelScheduledScan").WithSummary("Cancel a scheduled scan (it leaves the worklist)");
         return app;
     }
 

@@ -26,6 +26,7 @@ public static class WorkersServiceCollectionExtensions
         });
         services.AddSingleton<SeriesAnalyzer>();
         services.AddSingleton<WorkerMetrics>();
+        services.AddHostedService<Metrics.MetricsActivator<WorkerMetrics>>();
         return services;
     }
 }
