@@ -126,8 +126,8 @@ public static class RoiOverlay
         _ => InconclusiveColor,
     };
 
-    /// <summary>An 8-bit grey bitmap of the windowed modality values (padding, NaN, is black).</summary>
-    private static SKBitmap Grayscale(AnalysisImage image)
+    /// <summary>An 8-bit grey bitmap of the windowed modality values (padding, NaN, is black). Also the report's ROI image.</summary>
+    public static SKBitmap Grayscale(AnalysisImage image)
     {
         var (low, high) = Window(image);
         double span = Math.Max(high - low, 1e-6);

@@ -1,10 +1,10 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using QcPipeline.Analysis;
 using QcPipeline.Analysis.Phantoms;
 using QcPipeline.Dicom;
 using QcPipeline.Dicom.IO;
+using QcPipeline.Overlays;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.ResultsStore;
@@ -20,7 +20,7 @@ public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results
     ILogger<RoiImageRenderer> logger)
 {
     /// <summary>The ROI outline colour.</summary>
-    public static readonly SKColor RoiColor = new(255, 200, 0);
+    public static readonly SKColor RoiColor = RoiOverlay.RoiColor;
     private const int MinSide = 512;
     /// <summary>Most instances read to find the image when the result does not name its SOP instance (a routed set).</summary>
     private const int MaxFallbackInstances = 64;
@@ -111,7 +111,7 @@ public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.Black);
-        using (var gray = Grayscale(image))
+        using (var gray = RoiOverlay.Grayscale(image))
         using (var skImage = SKImage.FromBitmap(gray))
             canvas.DrawImage(skImage, new SKRect(0, 0, width, height), new SKSamplingOptions(SKFilterMode.Linear), null);
 
@@ -150,35 +150,5 @@ public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results
         }
         using var snapshot = surface.Snapshot();
         return ReportImages.Jpeg(snapshot);
-    }
-
-    private static SKBitmap Grayscale(AnalysisImage image)
-    {
-        var (low, high) = Window(image);
-        double span = Math.Max(high - low, 1e-6);
-        var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Gray8, SKAlphaType.Opaque));
-        var row = new byte[image.Width];
-        IntPtr pixels = bitmap.GetPixels();
-        for (int y = 0; y < image.Height; y++)
-        {
-            for (int x = 0; x < image.Width; x++)
-            {
-                float v = image.Pixels[y * image.Width + x];
-                row[x] = float.IsNaN(v) ? (byte)0 : (byte)Math.Clamp((v - low) / span * 255.0 + 0.5, 0, 255);
-            }
-            Marshal.Copy(row, 0, pixels + y * bitmap.RowBytes, image.Width);
-        }
-        return bitmap;
-    }
-
-    private static (double Low, double High) Window(AnalysisImage image)
-    {
-        if (string.Equals(image.Modality, "CT", StringComparison.OrdinalIgnoreCase)) return (-200, 200);
-        int step = Math.Max(1, image.Pixels.Length / 262_144);
-        var sample = new List<float>(image.Pixels.Length / step + 1);
-        for (int i = 0; i < image.Pixels.Length; i += step) if (!float.IsNaN(image.Pixels[i])) sample.Add(image.Pixels[i]);
-        if (sample.Count == 0) return (0, 1);
-        sample.Sort();
-        return (sample[(int)(0.01 * (sample.Count - 1))], sample[(int)(0.99 * (sample.Count - 1))]);
     }
 }
