@@ -25,6 +25,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Prometheus's promtool (alert rule tests) and Alertmanager's amtool (routing check) for deploy/.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# docker-compose (Debian's 1.29) to check deploy/docker-compose.yml; no container engine is needed for `config`.
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -45,6 +47,9 @@ promtool check config --syntax-only deploy/prometheus/prometheus.yml
 promtool check rules deploy/prometheus/rules/*.yml
 promtool test rules deploy/prometheus/tests/*.test.yml
 amtool check-config deploy/alertmanager/alertmanager.yml >/dev/null
+# The compose stack: with its built-in defaults and with the sample environment file (DeployComposeTests checks the references).
+docker-compose -f deploy/docker-compose.yml config -q
+docker-compose --env-file deploy/.env.example -f deploy/docker-compose.yml config -q
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build QcPipeline.sln -c Release -nologo -v q
