@@ -163,8 +163,12 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
     [ "$(q "SELECT count(*) FROM \"Series\" WHERE \"State\" = 'analyzed'")" = "$SERIES" ] || { echo "not every series was analysed" >&2; exit 1; }
     span=$(q "SELECT extract(epoch FROM max(\"AnalyzedAt\") - min(\"AnalyzedAt\" - make_interval(secs => \"DurationMs\" / 1000))) FROM \"Results\"")
     per_worker=$(q "SELECT string_agg(n::text, ' + ') FROM (SELECT count(DISTINCT \"SeriesInstanceUid\") AS n FROM \"Results\" GROUP BY \"Worker\") x")
+    # CPU seconds the worker processes used (user + system, from /proc), start-up included: CPU per series shows whether
+    # one analysis at a time really keeps a process on one core.
+    cpu=0; tck=$(getconf CLK_TCK)
+    for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"; cpu=$(python3 -c "f=open('/proc/$pid/stat').read().rsplit(')',1)[1].split(); print($cpu + (int(f[11]) + int(f[12])) / $tck)"); done
     RATE[$workers]=$(python3 -c "print(f'{$SERIES / $span * 60:.1f}')")
-    echo "$workers worker process(es): $SERIES series in ${span} s = ${RATE[$workers]} series/min (series per worker: $per_worker)"
+    echo "$workers worker process(es): $SERIES series in ${span} s = ${RATE[$workers]} series/min (series per worker: $per_worker; worker CPU ${cpu} s in all)"
     stop_all
   done
   ratio=$(python3 -c "print(f'{${RATE[2]} / ${RATE[1]}:.2f}')")

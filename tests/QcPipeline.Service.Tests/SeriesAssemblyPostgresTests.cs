@@ -11,6 +11,10 @@ public sealed class SeriesAssemblyPostgresTests(PostgresFixture pg)
         await SeriesAssemblyScenarios.StoredSeriesIsAnalysedOnceAsync(await PgArgs());
 
     [Fact]
+    public async Task The_sweeper_sleeps_until_the_oldest_open_series_is_quiet_on_postgres() =>
+        await SeriesAssemblyScenarios.SweeperSleepsUntilTheOldestOpenSeriesIsQuietAsync(await PgArgs());
+
+    [Fact]
     public async Task Concurrent_sweeps_claim_each_quiet_series_once_on_postgres() =>
         await SeriesAssemblyScenarios.ConcurrentSweepsClaimEachSeriesOnceAsync(await PgArgs());
 

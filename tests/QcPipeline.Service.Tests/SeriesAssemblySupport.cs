@@ -102,6 +102,39 @@ internal static class SeriesAssemblyScenarios
 
     /// <summary>Several tasks sweep at once (as several processes would): every quiet series is claimed exactly once, each
     /// claim has its AnalyzeSeries outbox row, and a series still within its quiet period is not claimed.</summary>
+    /// <summary>The sweeper sleeps until the oldest open series becomes quiet, capped by the sweep interval: with a 1 h
+    /// interval and a 10 s quiet period it sleeps the 10 s of a series touched now, the rest of them for one touched 4 s ago,
+    /// the minimum for one already quiet, and the full interval when nothing is open; claimed and analysed series do not count.</summary>
+    public static async Task SweeperSleepsUntilTheOldestOpenSeriesIsQuietAsync(params string[] args)
+    {
+        await using var svc = await InProcessService.StartAsync(null, ["--Pipeline:QuietPeriod=00:00:10", "--Pipeline:SweepInterval=01:00:00",
+            "--Pipeline:SweeperEnabled=false", "--Storage:Fsync=false", .. args]);
+        var sweeper = svc.Services.GetRequiredService<SeriesSweeper>();
+        Assert.Equal(TimeSpan.FromHours(1), await sweeper.NextWaitAsync()); // nothing open
+
+        var now = DateTimeOffset.UtcNow;
+        SeriesRecord Row(DateTimeOffset last, string state) => new()
+        {
+            SeriesInstanceUid = Support.NewUid(), StudyInstanceUid = "1.2.3", InstanceCount = 1, FirstInstanceAt = last,
+            LastInstanceAt = last, State = state, Version = 1,
+        };
+        // An old claimed and an old analysed series: not waited for.
+        await IndexAsync(svc, db =>
+        {
+            db.Series.AddRange(Row(now.AddMinutes(-5), SeriesRecord.Claimed), Row(now.AddMinutes(-5), SeriesRecord.Analyzed), Row(now, SeriesRecord.Open));
+            return db.SaveChangesAsync();
+        });
+        var wait = await sweeper.NextWaitAsync();
+        Assert.InRange(wait, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(10.1));
+
+        await IndexAsync(svc, db => { db.Series.Add(Row(now.AddSeconds(-4), SeriesRecord.Open)); return db.SaveChangesAsync(); });
+        wait = await sweeper.NextWaitAsync();
+        Assert.InRange(wait, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(6.1));
+
+        await IndexAsync(svc, db => { db.Series.Add(Row(now.AddSeconds(-30), SeriesRecord.Open)); return db.SaveChangesAsync(); });
+        Assert.Equal(SeriesSweeper.MinimumWait, await sweeper.NextWaitAsync());
+    }
+
     public static async Task ConcurrentSweepsClaimEachSeriesOnceAsync(params string[] args)
     {
         await using var svc = await InProcessService.StartAsync(null, [.. FastPipeline, "--Pipeline:SweeperEnabled=false", "--Pipeline:SweepBatchSize=7", .. args]);

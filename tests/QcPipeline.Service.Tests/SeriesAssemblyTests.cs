@@ -10,6 +10,10 @@ public sealed class SeriesAssemblyTests
         SeriesAssemblyScenarios.StoredSeriesIsAnalysedOnceAsync();
 
     [Fact]
+    public Task The_sweeper_sleeps_until_the_oldest_open_series_is_quiet() =>
+        SeriesAssemblyScenarios.SweeperSleepsUntilTheOldestOpenSeriesIsQuietAsync();
+
+    [Fact]
     public Task Concurrent_sweeps_claim_each_quiet_series_once() =>
         SeriesAssemblyScenarios.ConcurrentSweepsClaimEachSeriesOnceAsync();
 
