@@ -6,9 +6,11 @@
 #       by the service; RUNS runs, one worker; p50, p95, max. Goal: p95 <= quiet period + 1 s.
 #   (b) scaling: SERIES series of SLICES slices (CPU-bound CT water analyses) are stored and claimed with no worker running
 #       (their commands wait in the worker queue), then 1, resp. 2, worker processes are started; throughput = SERIES /
-#       (last AnalyzedAt - first analysis start), so process start-up is not counted. Each worker runs with
-#       Bus:ConcurrentMessageLimit=1 and Bus:PrefetchCount=1: one analysis at a time, like a worker in a 1-CPU container,
-#       so that on this 2-core machine the second process has a core to use. Goal: ratio >= 1.6.
+#       (last AnalyzedAt - first analysis start), so process start-up is not counted. Each worker is a 1-CPU worker, as in
+#       a container with a 1-CPU limit: pinned to its own core with taskset (worker N on core N-1), so .NET sees one
+#       processor (workstation GC, no parallel GC threads on the other core), and Bus:ConcurrentMessageLimit=1,
+#       Bus:PrefetchCount=1. Unpinned, one worker process already uses both cores of this machine during its garbage
+#       collections (server GC), and a second process has no core left to add. Goal: ratio >= 1.6.
 # Instance files are written without fsync (Storage:Fsync=false): the receive path has its own benchmarks.
 #
 # Usage: scripts/bench/pipeline.sh [RUNS] [SERIES] [SLICES]     (default 20 60 50)
@@ -67,7 +69,8 @@ launch() {
   local roles=$1 log=$2; shift 2
   HTTP=$(free_port); DICOM_PORT=$(free_port)
   local sweep=(); [ -n "$SWEEP" ] && sweep=("--Pipeline:SweepInterval=$SWEEP")
-  dotnet "$SERVICE_DLL" --roles "$roles" --Storage:DataPath="$DATA" --Storage:Fsync=false \
+  local pin=(); [ -n "${CPU:-}" ] && pin=(taskset -c "$CPU")
+  "${pin[@]}" dotnet "$SERVICE_DLL" --roles "$roles" --Storage:DataPath="$DATA" --Storage:Fsync=false \
     --Dicom:Port="$DICOM_PORT" --Http:Urls="http://127.0.0.1:$HTTP" \
     --Database:Provider=Postgres --Database:ConnectionString="Host=$POSTGRES_HOST;Port=$POSTGRES_PORT;Username=$POSTGRES_USER;Password=$POSTGRES_PASSWORD;Database=$DB" \
     --Bus:Transport=RabbitMq --Bus:RabbitMq:Host="$RABBITMQ_HOST" --Bus:RabbitMq:Port="$RABBITMQ_PORT" --Bus:RabbitMq:VirtualHost="$VHOST" \
@@ -152,7 +155,7 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
     # The workers are launched together (their start-up is not in the measured span anyway).
     started=()
     for w in $(seq 1 "$workers"); do
-      launch worker "$WORK/w$workers-worker$w.log" --Bus:ConcurrentMessageLimit=1 --Bus:PrefetchCount=1
+      CPU=$(( (w - 1) % $(nproc) )) launch worker "$WORK/w$workers-worker$w.log" --Bus:ConcurrentMessageLimit=1 --Bus:PrefetchCount=1
       started+=("$SPID:$HTTP:$WORK/w$workers-worker$w.log")
     done
     for s in "${started[@]}"; do IFS=: read -r pid http log <<<"$s"; ready "$pid" "$http" "$log"; done
