@@ -78,6 +78,7 @@ pipe = dash("qc-pipeline", "Ingest and pipeline health", [
     panel(12, "Bus: consumed and faulted", "timeseries", [target("sum by (message_type) (rate(qc_bus_consumed_total[5m]))", "{{message_type}} ok", ref="A"), target("sum by (message_type) (rate(qc_bus_consume_faults_total[5m]))", "{{message_type}} faults", ref="B")], 0, 40, 12, 8),
     panel(13, "Processes up, by role", "timeseries", [target('sum by (job) (up{job=~"qcpipeline-.*"})', "{{job}}")], 12, 40, 12, 8),
     panel(14, "Retention: deleted per day", "timeseries", [target("sum by (kind) (increase(qc_retention_deleted_total[1d]))", "{{kind}}")], 0, 48, 12, 8),
+    panel(15, "Worklist C-FIND by final status", "timeseries", [target('sum by (status_class, status) (rate(qc_dimse_requests_total{command="C-FIND"}[5m]))', "{{status_class}} {{status}}")], 12, 48, 12, 8, fieldConfig={"defaults": {"unit": "reqps"}, "overrides": []}),
 ], desc="Receivers, outbox, bus and workers: what ops watch for ingestion stopping or analyses falling behind.")
 
 out = sys.argv[1]

@@ -13,6 +13,11 @@
 #   scripts/services.sh orthanc-config DIR DICOM_PORT HTTP_PORT [QCPIPE_PORT]
 #                                          print Orthanc's configuration JSON (data under DIR); the .NET test
 #                                          fixture (OrthancFixture) uses this too, so both run the same Orthanc
+#   scripts/services.sh start prometheus [HOST:PORT...]
+#                                          Prometheus scraping /metrics of the targets given (e.g. a running service's
+#                                          HTTP port) every $PROMETHEUS_SCRAPE_INTERVAL (default 1s)
+#   scripts/services.sh prometheus-targets HOST:PORT...
+#                                          replace the targets of the Prometheus started here (it reloads them by itself)
 #
 # Contract:
 #   QC_SERVICES_DIR   state folder, default ${TMPDIR:-/tmp}/qc-services. One sub-folder per service holds its
@@ -31,10 +36,13 @@
 #                       POSTGRES_HOST=127.0.0.1 POSTGRES_PORT=NNNNN POSTGRES_USER=qc POSTGRES_PASSWORD=qc POSTGRES_DB=qc
 #                       POSTGRES_CONNECTION=Host=127.0.0.1;Port=NNNNN;Username=qc;Password=qc;Database=qc (Npgsql form)
 #                       POSTGRES_PID=NNNN
+#                       PROMETHEUS_PORT=NNNNN PROMETHEUS_URL=http://127.0.0.1:NNNNN PROMETHEUS_PID=NNNN
 #   RabbitMQ (Debian rabbitmq-server) runs as its own node with its own Erlang port mapper (epmd) on a free port,
 #   distribution and AMQP bound to 127.0.0.1; PostgreSQL (Debian postgresql, its newest installed major) is a fresh
 #   cluster made by initdb (as the postgres user when run as root), listening on 127.0.0.1 only, password auth.
 #   Debian's packaged rabbitmq-server and postgresql services are never used or touched.
+#   Prometheus (Debian prometheus) listens on 127.0.0.1 only, keeps its TSDB in its own folder and scrapes one job,
+#   `qcpipeline` (path /metrics), whose targets are a file_sd file there; Debian's prometheus service is never used.
 #   Known DICOM peers (DicomModalities), the only ones Orthanc accepts C-STORE from, from 127.0.0.1 only:
 #                       qcpipe = AE QCPIPE, 127.0.0.1, port $QCPIPE_PORT (default 11112): our C-STORE SCP, the
 #                                target of `POST /modalities/qcpipe/store`. A test whose SCP port is dynamic sets it
@@ -323,6 +331,73 @@ resume_postgresql() {
   postgres_run "$dir"
 }
 
+# -------------------------------------------------------------------------------------------------- Prometheus
+prometheus_targets() { # DIR HOST:PORT...: the file_sd targets file (Prometheus watches it and reloads it by itself)
+  local dir="$1"; shift
+  local list="" t
+  for t in "$@"; do
+    [[ "$t" =~ ^[A-Za-z0-9.:_-]+:[0-9]+$ ]] || die "prometheus target must be HOST:PORT, not '$t'"
+    list="$list${list:+, }\"$t\""
+  done
+  printf '[ { "targets": [ %s ] } ]\n' "$list" > "$dir/targets.json.tmp"
+  mv "$dir/targets.json.tmp" "$dir/targets.json"
+}
+
+start_prometheus() { # [HOST:PORT...]
+  local dir="$SERVICES_DIR/prometheus"
+  local pid; pid=$(env_get PROMETHEUS_PID || true)
+  if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
+    if [ $# -gt 0 ]; then prometheus_targets "$dir" "$@"; fi
+    echo "prometheus already running (pid $pid)"; return 0
+  fi
+  local bin; bin=$(command -v prometheus 2>/dev/null) || die "Prometheus is not installed (apt-get install prometheus)"
+  rm -rf "$dir"; mkdir -p "$dir/data"
+  local port; port=$(free_port)
+  local interval="${PROMETHEUS_SCRAPE_INTERVAL:-1s}"
+  prometheus_targets "$dir" "$@"
+  cat > "$dir/prometheus.yml" <<EOF
+global:
+  scrape_interval: $interval
+  scrape_timeout: $interval
+  evaluation_interval: $interval
+scrape_configs:
+  - job_name: qcpipeline
+    metrics_path: /metrics
+    file_sd_configs:
+      - files: ["$dir/targets.json"]
+        refresh_interval: 1s
+EOF
+  # setsid: its own session, so a test runner's signals do not reach it and `stop` ends it alone.
+  setsid "$bin" --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
+    --web.listen-address="127.0.0.1:$port" --log.level=warn > "$dir/prometheus.log" 2>&1 < /dev/null &
+  pid=$!
+  echo "$pid" > "$dir/pid"
+  wait_http "http://127.0.0.1:$port/-/ready" "$pid" "$dir/prometheus.log"
+  env_set PROMETHEUS "PROMETHEUS_PORT=$port" "PROMETHEUS_URL=http://127.0.0.1:$port" "PROMETHEUS_PID=$pid"
+  echo "prometheus: http://127.0.0.1:$port, scrape every $interval, targets: ${*:-none}, pid $pid; env in $ENV_FILE"
+}
+
+stop_prometheus() {
+  local dir="$SERVICES_DIR/prometheus" pid=""
+  [ -f "$dir/pid" ] && pid=$(cat "$dir/pid")
+  [ -n "$pid" ] || pid=$(env_get PROMETHEUS_PID || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    echo "prometheus stopped (pid $pid)"
+  fi
+  rm -rf "$dir"
+  [ -f "$ENV_FILE" ] && env_set PROMETHEUS
+  return 0
+}
+
+status_prometheus() {
+  local pid; pid=$(env_get PROMETHEUS_PID || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "prometheus: running (pid $pid, $(env_get PROMETHEUS_URL))"
+  else echo "prometheus: not running"; fi
+}
+
 status() {
   local pid url
   pid=$(env_get ORTHANC_PID || true); url=$(env_get ORTHANC_URL || true)
@@ -337,10 +412,19 @@ status() {
   pid=""; [ -f "$SERVICES_DIR/postgresql/data/postmaster.pid" ] && pid=$(head -n 1 "$SERVICES_DIR/postgresql/data/postmaster.pid")
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "postgresql: running (pid $pid, port $(env_get POSTGRES_PORT))"
   elif [ -f "$SERVICES_DIR/postgresql/ports" ]; then echo "postgresql: halted"; else echo "postgresql: not running"; fi
+  status_prometheus
   if [ -s "$ENV_FILE" ]; then echo "--- $ENV_FILE"; cat "$ENV_FILE"; fi
 }
 
 cmd="${1:-}"; what="${2:-}"
+# Prometheus first, on its own, so the dispatch below stays as it was.
+case "$cmd $what" in
+  "start prometheus") shift 2; start_prometheus "$@"; exit 0 ;;
+  "stop prometheus") stop_prometheus; exit 0 ;;
+  "prometheus-targets "*)
+    shift; [ -d "$SERVICES_DIR/prometheus" ] || die "prometheus was not started here"
+    prometheus_targets "$SERVICES_DIR/prometheus" "$@"; exit 0 ;;
+esac
 case "$cmd" in
   start|halt|resume)
     case "$what" in
@@ -351,7 +435,7 @@ case "$cmd" in
   stop)
     case "$what" in
       orthanc|rabbitmq|postgresql) "stop_$what" ;;
-      "") stop_orthanc; stop_rabbitmq; stop_postgresql ;;
+      "") stop_orthanc; stop_rabbitmq; stop_postgresql; stop_prometheus ;;
       *) die "usage: $0 stop [orthanc|rabbitmq|postgresql]" ;;
     esac ;;
   status) status ;;

@@ -85,6 +85,38 @@ public abstract partial class QcGaugesContract
     }
 
     [Fact]
+    public async Task Due_and_overdue_gauges_agree_with_the_schedule()
+    {
+        await using var svc = await StartAsync("--Metrics:QcRefreshInterval=00:00:00");
+        var store = svc.Services.GetRequiredService<ResultStore>();
+        var ct = await store.ResolveDeviceAsync(new DeviceIdentity("SN-DUE", "CTDUE", null, Modality: "CT"));
+        var now = DateTimeOffset.UtcNow;
+        // First seen three months ago; ct-water passed 40 days ago, then failed 10 days ago (monthly: overdue);
+        // ct-mtf never ran (six-monthly from first seen: due, not overdue).
+        var pass = await store.RecordAsync(new ResultWrite(Guid.NewGuid(), "1.2.3", "1.2.3.40", ct.Id, Water(1.0, Verdict.Pass), 1, "quiet", TimeSpan.Zero));
+        var fail = await store.RecordAsync(new ResultWrite(Guid.NewGuid(), "1.2.3", "1.2.3.10", ct.Id, Water(9.0, Verdict.Fail), 1, "quiet", TimeSpan.Zero));
+        var db = await svc.Services.GetRequiredService<IDbContextFactory<ResultsDbContext>>().CreateDbContextAsync();
+        await using (db)
+        {
+            await db.Devices.Where(d => d.Id == ct.Id).ExecuteUpdateAsync(u => u.SetProperty(d => d.FirstSeenAt, now.AddMonths(-3)));
+            await db.Results.Where(r => r.Id == pass.Record.Id).ExecuteUpdateAsync(u => u.SetProperty(r => r.AnalyzedAt, now.AddDays(-40)));
+            await db.Results.Where(r => r.Id == fail.Record.Id).ExecuteUpdateAsync(u => u.SetProperty(r => r.AnalyzedAt, now.AddDays(-10)));
+        }
+        var text = await ScrapeAsync(svc);
+        var due = await svc.Services.GetRequiredService<QcPipeline.Service.Schedule.ITestDueStatus>().GetAsync(ct.Id, DateTimeOffset.UtcNow);
+        Assert.Equal(["ct-mtf", "ct-water"], due.Select(d => d.Test).Order(StringComparer.Ordinal));
+        foreach (var d in due)
+        {
+            var sel = $"device=\"serial:SN-DUE\",test=\"{d.Test}\"";
+            Assert.Equal(d.DueAt!.Value.ToUnixTimeMilliseconds() / 1000.0, Value(text, "qc_test_due_timestamp_seconds", sel)!.Value, 0.002);
+            Assert.Equal(d.Overdue ? 1 : 0, Value(text, "qc_test_overdue", sel));
+        }
+        Assert.Equal(1, Value(text, "qc_test_overdue", "device=\"serial:SN-DUE\",test=\"ct-water\""));
+        Assert.Equal(0, Value(text, "qc_test_overdue", "device=\"serial:SN-DUE\",test=\"ct-mtf\""));
+        Assert.Equal(0, Value(text, "qc_test_passed", "device=\"serial:SN-DUE\",test=\"ct-mtf\"")); // planned, never run
+    }
+
+    [Fact]
     public async Task Scrapes_within_the_refresh_interval_are_answered_from_the_last_rebuild()
     {
         await using var svc = await StartAsync("--Metrics:QcRefreshInterval=01:00:00");

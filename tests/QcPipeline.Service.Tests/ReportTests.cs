@@ -83,7 +83,8 @@ public static class ReportSeed
             var findings = new List<QcFinding>();
             if (i % 6 == 0) findings.Add(new() { RuleId = "label.missing", Severity = FindingSeverity.Error, MessageEn = "InstitutionName is empty", MessageZh = "医院名称为空" });
             if (i % 4 == 1) findings.Add(new() { RuleId = "hr.misplaced", Severity = FindingSeverity.Warning, MessageEn = "HR mark misplaced", MessageZh = "互认标识位置不当" });
-            if (findings.Count > 0) await store.RecordFindingsAsync(Guid.NewGuid(), series, device.Id, findings);
+            // As the worker does: every checked series leaves its check (and its findings, if any).
+            await store.RecordFindingsAsync(Guid.NewGuid(), series, device.Id, findings);
         }
         var db = await factory.CreateDbContextAsync();
         await using (db)

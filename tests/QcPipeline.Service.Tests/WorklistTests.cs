@@ -59,6 +59,24 @@ public sealed class WorklistTests(ITestOutputHelper output)
 
     private static string Acc(DicomDataset m) => m.GetString(DicomTags.AccessionNumber)!;
 
+    /// <summary>The value of the exposition line <c>NAME{LABELS} VALUE</c>, or null when there is none.</summary>
+    private static double? MetricValue(string text, string name, string labels)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text, "^" + System.Text.RegularExpressions.Regex.Escape(name + "{" + labels + "}") + @" (\S+)$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+    }
+
+    private static async Task<List<(string Name, double Value)>> ResultMetrics(IDbContextFactory<ResultsDbContext> factory, long resultId)
+    {
+        var db = await factory.CreateDbContextAsync();
+        await using (db)
+        {
+            var rows = await db.ResultMetrics.AsNoTracking().Where(m => m.ResultId == resultId && m.Value != null).ToListAsync();
+            return rows.Select(m => (m.Name, m.Value!.Value)).ToList();
+        }
+    }
+
     [Fact]
     public async Task Worklist_matches_station_modality_date_ranges_and_wildcards()
     {
@@ -131,6 +149,12 @@ public sealed class WorklistTests(ITestOutputHelper output)
         var two = Query();
         two.GetSequence(DicomTags.ScheduledProcedureStepSequence)!.Items.Add(new DicomDataset());
         Assert.Equal(DicomStatus.IdentifierDoesNotMatchSopClass, (await Find(svc, two)).Final.Status);
+
+        // Every C-FIND is counted by its final status (the observer runs before the final response is sent); nothing of
+        // the query is in a label.
+        Assert.Equal(2, svc.Metrics.RequestsTotal.WithLabels("C-FIND", "failure", "A900").Value);
+        Assert.Equal(14, svc.Metrics.RequestsTotal.WithLabels("C-FIND", "success", "0000").Value);
+        Assert.Equal(3 + 2 + 1 + 0 + 1 + 1 + 2 + 2 + 1 + 1 + 1 + 3 + 3 + 1, svc.Metrics.FindMatchesTotal.Value);
     }
 
     [Fact]
@@ -148,7 +172,8 @@ public sealed class WorklistTests(ITestOutputHelper output)
     public async Task End_to_end_schedule_findscu_storescu_result_linked_and_scan_done()
     {
         var input = Support.NewTempDir("qcwl");
-        await using var svc = await InProcessService.StartAsync(null, "--Pipeline:QuietPeriod=00:00:01", "--Pipeline:SweepInterval=00:00:00.5");
+        await using var svc = await InProcessService.StartAsync(null, "--Pipeline:QuietPeriod=00:00:01", "--Pipeline:SweepInterval=00:00:00.5",
+            "--Metrics:QcRefreshInterval=00:00:00");
         try
         {
             // The CT has been seen before (its serial number is the one the phantom files carry).
@@ -237,6 +262,25 @@ public sealed class WorklistTests(ITestOutputHelper output)
             // A done scan leaves the worklist and cannot be cancelled.
             Assert.Equal(HttpStatusCode.Conflict, (await http.DeleteAsync($"/api/schedule/{row.Id}")).StatusCode);
             Assert.Empty((await Find(svc, Query(top: q => q.AddOrUpdate(DicomTags.AccessionNumber, DicomVR.SH, acc)))).Matches);
+
+            // 5. /metrics shows the gauges of that result: passed, its values, last run and pass, due a period later, not overdue;
+            // the C-FIND exchanges above are counted; the accession number appears nowhere.
+            var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            var sel = $"device=\"{device.Key}\",test=\"ct-water\"";
+            Assert.Equal(1, MetricValue(text, "qc_test_passed", sel));
+            var metrics = await ResultMetrics(factory, result.Id);
+            Assert.NotEmpty(metrics);
+            foreach (var (name, value) in metrics)
+                Assert.Equal(value, MetricValue(text, "qc_metric_value", $"{sel},metric=\"{name}\"")!.Value, 1e-9);
+            var at = result.AnalyzedAt.ToUnixTimeMilliseconds() / 1000.0;
+            Assert.Equal(at, MetricValue(text, "qc_test_last_run_timestamp_seconds", sel)!.Value, 0.002);
+            Assert.Equal(at, MetricValue(text, "qc_test_last_pass_timestamp_seconds", sel)!.Value, 0.002);
+            Assert.Equal(result.AnalyzedAt.AddMonths(1).ToUnixTimeMilliseconds() / 1000.0, MetricValue(text, "qc_test_due_timestamp_seconds", sel)!.Value, 1);
+            Assert.Equal(0, MetricValue(text, "qc_test_overdue", sel));
+            var finds = MetricValue(text, "qc_dimse_requests_total", "command=\"C-FIND\",status_class=\"success\",status=\"0000\"");
+            Assert.True(finds >= 4, string.Join('\n', text.Split('\n').Where(l => l.StartsWith("qc_dimse_", StringComparison.Ordinal))));
+            Assert.DoesNotContain(acc, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(studyUid, text, StringComparison.Ordinal);
         }
         finally
         {

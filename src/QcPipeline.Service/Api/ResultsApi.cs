@@ -24,6 +24,7 @@ public static class ResultsApi
         services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
         services.AddSingleton<ResultsQueries>();
         services.AddSingleton<DeviceEditor>();
+        services.AddSingleton<DeviceBaselines>();
         services.AddSingleton<OverlayService>();
         services.AddProblemDetails();
         services.AddOpenApi(DocumentName, o => o.AddDocumentTransformer(ApiDocument.TransformAsync).AddOperationTransformer(ApiDocument.DescribeDicomWebAsync));
@@ -48,6 +49,15 @@ public static class ResultsApi
             .RequireAuthorization(QcAuthPolicies.Manage);
         devices.MapGet("/{id}/audit", DeviceAudit).WithName("GetDeviceAudit").WithSummary("The audit log of a device (edits, limits versions), newest first")
             .Produces<Page<AuditView>>().ProducesProblem(400).ProducesProblem(404).RequireAuthorization(QcAuthPolicies.Read);
+        devices.MapPost("/{id}/baselines", SetBaselines).WithName("SetDeviceBaselines").WithSummary("Set the device's baselines from a chosen result")
+            .WithDescription("Body {\"resultId\": N, \"metrics\": [optional subset], \"reason\": \"...\"}: the result's values of the metrics judged against a " +
+                             "baseline (dr.dark_mean, dr.dark_sd ±50 %; mr.snr ±10 %) become limits around them in a new version of the device's limit set, " +
+                             "used by its next analyses. Audited (device.baseline: who, when, why, which result). Needs the manage scope.")
+            .Accepts<BaselineRequest>("application/json").Produces<BaselineSet>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415)
+            .RequireAuthorization(QcAuthPolicies.Manage);
+        devices.MapGet("/{id}/limits/history", LimitsHistory).WithName("GetDeviceLimitsHistory").WithSummary("Every limits version of a device, newest first")
+            .WithDescription("From the audit log: each edit or baseline that changed the device's limit set, with who, when, why and the whole set; a null set means the defaults apply again.")
+            .Produces<LimitsHistory>().ProducesProblem(400).ProducesProblem(404).RequireAuthorization(QcAuthPolicies.Read);
         devices.MapGet("/{id}/results", DeviceResults).WithName("ListDeviceResults").WithSummary("Results of a device, newest first")
             .WithDescription("Filter by `test` (profile), period `from`/`to` (ISO 8601 date or date-time; a date as `to` includes that day), page with `limit`/`offset`.")
             .Produces<Page<ResultView>>().ProducesProblem(400).ProducesProblem(404).RequireAuthorization(QcAuthPolicies.Read);
@@ -119,6 +129,17 @@ public static class ResultsApi
         if (await editor.ApplyAsync(deviceId, edit, Actor(http), ct).ConfigureAwait(false) is null) return NotFound("no such device");
         return Results.Ok(await q.DeviceAsync(deviceId, ct).ConfigureAwait(false));
     }
+
+    private static async Task<IResult> SetBaselines(string id, HttpContext http, DeviceBaselines baselines, CancellationToken ct)
+    {
+        long deviceId = ApiParameters.Id(id, "id");
+        using var body = await ApiParameters.JsonBodyAsync(http.Request, DeviceBaselines.MaxBodyBytes, optional: false, ct).ConfigureAwait(false);
+        var request = DeviceBaselines.Parse(body!);
+        return await baselines.SetAsync(deviceId, request, Actor(http), ct).ConfigureAwait(false) is { } set ? Results.Ok(set) : NotFound("no such device");
+    }
+
+    private static async Task<IResult> LimitsHistory(string id, DeviceBaselines baselines, CancellationToken ct) =>
+        await baselines.HistoryAsync(ApiParameters.Id(id, "id"), ct).ConfigureAwait(false) is { } h ? Results.Ok(h) : NotFound("no such device");
 
     private static async Task<IResult> DeviceAudit(string id, string? limit, string? offset, ResultsQueries q, IOptions<ApiOptions> options, CancellationToken ct)
     {

@@ -40,4 +40,7 @@ internal sealed class DimseObserver(QcMetrics metrics, ILogger<DimseObserver> lo
 
     public void EchoCompleted(AssociationInfo association) =>
         logger.LogDebug("C-ECHO from {CallingAe}", association.CallingAeTitle);
+
+    public void FindCompleted(AssociationInfo association, string sopClassUid, ushort status, int matches, TimeSpan elapsed) =>
+        metrics.FindCompleted(status, matches, elapsed);
 }

@@ -145,15 +145,18 @@ public sealed class QcGauges : IDisposable
         await using (db.ConfigureAwait(false))
         {
             var devices = await db.Devices.AsNoTracking().ToListAsync(ct).ConfigureAwait(false);
-            // The latest result per device and test is the one with the highest id (results are append-only).
-            var latestIds = await db.Results.GroupBy(r => new { r.DeviceId, r.Profile }).Select(g => g.Max(r => r.Id)).ToListAsync(ct).ConfigureAwait(false);
+            // The latest result per device and test is the one with the highest id (results are append-only). The id lists
+            // stay subqueries (IN (SELECT MAX(Id) ... GROUP BY ...)), and the metrics are read flat rather than as a collection
+            // per result: one round trip each and no per-result materialisation, which is what a 2000-series scrape costs.
+            var latestIds = db.Results.GroupBy(r => new { r.DeviceId, r.Profile }).Select(g => g.Max(r => r.Id));
             var latestRows = await db.Results.AsNoTracking().Where(r => latestIds.Contains(r.Id))
-                .Select(r => new { r.DeviceId, r.Profile, r.Verdict, r.AnalyzedAt, Metrics = r.Metrics.Select(m => new { m.Name, m.Value, m.LimitMin, m.LimitMax }).ToList() })
-                .ToListAsync(ct).ConfigureAwait(false);
+                .Select(r => new { r.Id, r.DeviceId, r.Profile, r.Verdict, r.AnalyzedAt }).ToListAsync(ct).ConfigureAwait(false);
+            var latestMetrics = (await db.ResultMetrics.AsNoTracking().Where(m => latestIds.Contains(m.ResultId)).OrderBy(m => m.Id)
+                .Select(m => new { m.ResultId, m.Name, m.Value, m.LimitMin, m.LimitMax }).ToListAsync(ct).ConfigureAwait(false))
+                .ToLookup(m => m.ResultId);
             var latest = latestRows.Select(r => new Latest(r.DeviceId, r.Profile, r.Verdict, r.AnalyzedAt,
-                r.Metrics.Select(m => (m.Name, Finite(m.Value), Finite(m.LimitMin), Finite(m.LimitMax))).ToList())).ToList();
-            var passIds = await db.Results.Where(r => r.Verdict == "pass").GroupBy(r => new { r.DeviceId, r.Profile }).Select(g => g.Max(r => r.Id))
-                .ToListAsync(ct).ConfigureAwait(false);
+                latestMetrics[r.Id].Select(m => (m.Name, Finite(m.Value), Finite(m.LimitMin), Finite(m.LimitMax))).ToList())).ToList();
+            var passIds = db.Results.Where(r => r.Verdict == "pass").GroupBy(r => new { r.DeviceId, r.Profile }).Select(g => g.Max(r => r.Id));
             var lastPass = (await db.Results.AsNoTracking().Where(r => passIds.Contains(r.Id)).Select(r => new { r.DeviceId, r.Profile, r.AnalyzedAt })
                 .ToListAsync(ct).ConfigureAwait(false)).ToDictionary(r => (r.DeviceId, r.Profile), r => r.AnalyzedAt);
             var since = now - _options.LabelComplianceWindow;
@@ -162,8 +165,21 @@ public sealed class QcGauges : IDisposable
                 .ToDictionary(c => c.DeviceId, c => (double)c.Clean / c.All);
             var findings = (await db.LabelFindings.GroupBy(f => new { f.DeviceId, f.RuleId }).Select(g => new { g.Key.DeviceId, g.Key.RuleId, Count = g.Count() })
                 .ToListAsync(ct).ConfigureAwait(false)).Select(f => (f.DeviceId, f.RuleId, f.Count)).ToList();
-            // Test plans, when the schedule is part of this service: due and overdue come from them.
-            var due = _services.GetService<ITestDueStatus>() is { } plans ? await plans.GetAsync(null, now, ct).ConfigureAwait(false) : [];
+            // Test plans, when the schedule is part of this service: due and overdue come from them, by the schedule's rule
+            // (TestPlans.Effective, TestPlans.Due) over the plan rows and the last passes read above, rather than through
+            // ITestDueStatus, whose own pass over every result would be a second one per scrape.
+            var due = new List<TestDueStatus>();
+            if (_services.GetService<ITestDueStatus>() is not null)
+            {
+                var plans = (await db.TestPlans.AsNoTracking().ToListAsync(ct).ConfigureAwait(false)).ToLookup(p => p.DeviceId);
+                foreach (var d in devices)
+                    foreach (var t in TestPlans.Effective(d.Modality, [.. plans[d.Id]]).Where(t => t.Enabled))
+                    {
+                        DateTimeOffset? passed = lastPass.TryGetValue((d.Id, t.Test), out var p) && p <= now ? p : null;
+                        var (dueAt, overdue) = TestPlans.Due(t.Frequency, passed, d.FirstSeenAt, now);
+                        due.Add(new TestDueStatus(d.Id, t.Test, t.Frequency.Nominal, null, passed, null, dueAt, overdue));
+                    }
+            }
             return new Snapshot(devices, latest, lastPass, due, compliance, findings);
         }
     }

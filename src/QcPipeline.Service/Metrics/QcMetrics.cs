@@ -13,7 +13,7 @@ public sealed class QcMetrics
     [
         DicomStatus.Success, DicomStatus.CoercionOfDataElements, DicomStatus.ElementsDiscarded, DicomStatus.DataSetDoesNotMatchSopClassWarning,
         DicomStatus.OutOfResources, DicomStatus.DataSetDoesNotMatchSopClass, DicomStatus.CannotUnderstand, DicomStatus.InvalidSopInstance,
-        DicomStatus.ProcessingFailure, DicomStatus.SopClassNotSupported, DicomStatus.UnrecognizedOperation,
+        DicomStatus.ProcessingFailure, DicomStatus.SopClassNotSupported, DicomStatus.UnrecognizedOperation, DicomStatus.Cancel,
     ]);
 
     public static IReadOnlyList<string> IngestResults { get; } = ["stored", "duplicate", "replaced", "rejected"];
@@ -46,7 +46,40 @@ public sealed class QcMetrics
         foreach (var c in StowCodes) StowRequestsTotal.WithLabels(c);
         foreach (var c in (string[])["2xx", "4xx", "5xx", "aborted"]) StowRequestDuration.WithLabels(c);
         foreach (var r in (string[])["stored", "failed"]) StowInstancesTotal.WithLabels(r);
+
+        // C-FIND (the modality worklist): scanners poll it, so a failing worklist shows as failures here before anyone calls.
+        RequestsTotal = f.CreateCounter("qc_dimse_requests_total",
+            "DIMSE requests answered other than C-STORE (counted in qc_dimse_instances_total), by command, final status class and status code.",
+            "command", "status_class", "status");
+        FindMatchesTotal = f.CreateCounter("qc_dimse_find_matches_total", "C-FIND matches sent (pending responses).");
+        FindDuration = f.CreateHistogram("qc_dimse_find_duration_seconds", "Time from the C-FIND request to its final response.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+        foreach (var st in FindStatuses) RequestsTotal.WithLabels("C-FIND", FindStatusClassLabel(st), StatusLabel(st));
     }
+
+    /// <summary>The final statuses a C-FIND SCP answers (PS3.4 §C.4.1.1.4); exported at zero.</summary>
+    private static readonly ushort[] FindStatuses = [DicomStatus.Success, DicomStatus.Cancel, DicomStatus.OutOfResources, DicomStatus.IdentifierDoesNotMatchSopClass, DicomStatus.UnableToProcess];
+
+    public Counter RequestsTotal { get; }
+    public Counter FindMatchesTotal { get; }
+    public Histogram FindDuration { get; }
+
+    /// <summary>Counts a finished C-FIND: its final status (labels from a fixed set), matches and duration; nothing of the query.</summary>
+    public void FindCompleted(ushort status, int matches, TimeSpan elapsed)
+    {
+        RequestsTotal.WithLabels("C-FIND", FindStatusClassLabel(status), StatusLabel(status)).Inc();
+        if (matches > 0) FindMatchesTotal.Inc(matches);
+        FindDuration.Observe(elapsed.TotalSeconds);
+    }
+
+    /// <summary>success, cancel (C-CANCEL, FE00), warning or failure.</summary>
+    public static string FindStatusClassLabel(ushort status) => DicomStatus.Category(status) switch
+    {
+        "success" => "success",
+        "cancel" => "cancel",
+        "warning" => "warning",
+        _ => "failure",
+    };
 
     /// <summary>The HTTP status codes STOW-RS answers (label values of <see cref="StowRequestsTotal"/>); any other is "other".</summary>
     public static IReadOnlyList<string> StowCodes { get; } = ["200", "202", "400", "406", "409", "413", "415", "500", "aborted", "other"];

@@ -53,7 +53,7 @@ public sealed record DueSection(bool Configured, DateTimeOffset AsOf, int Overdu
 public sealed record DueTest(string Test, double FrequencyDays, DateTimeOffset? LastRunAt, DateTimeOffset? LastPassAt, string? LastVerdict,
     DateTimeOffset? DueAt, bool Overdue);
 
-/// <summary>Label compliance in the period (DB11 §5.2): of the device's series checked (those with a QC result or a label
-/// finding record in the period), the share with no error-severity finding. <paramref name="Rate"/> is null when none was checked.
+/// <summary>Label compliance in the period (DB11 §5.2): of the device's series whose labels were checked in the period (every
+/// check leaves a <c>SeriesChecks</c> row, clinical series included), the share with no error-severity finding. <paramref name="Rate"/> is null when none was checked.
 /// Not limited by the report's test: label checks run on every series.</summary>
 public sealed record LabelCompliance(int SeriesChecked, int SeriesCompliant, double? Rate);

@@ -188,14 +188,20 @@ public sealed class TrendReportBuilder(IDbContextFactory<ResultsDbContext> facto
 
     private DateTimeOffset? Opt(DateTimeOffset? t) => t is { } v ? Local(v) : null;
 
-    /// <summary>Counted in the database (a busy device checks thousands of clinical series): distinct series with a result or
-    /// a finding in the period, and those among them with an error-severity finding.</summary>
+    /// <summary>Counted in the database (a busy device checks thousands of clinical series): the distinct series checked in the
+    /// period — every label check run leaves a <c>SeriesChecks</c> row (<c>ResultStore.RecordFindingsAsync</c>), clinical series
+    /// without any finding included, as for the <c>qc_label_compliance_ratio</c> gauge — and those among them with an
+    /// error-severity finding in some check. Series with a result or a finding but no check row (kept before that table
+    /// existed) count too, so older periods read as before.</summary>
     private static async Task<LabelCompliance> LabelsAsync(ResultsDbContext db, long deviceId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
+        var checks = db.SeriesChecks.AsNoTracking().Where(c => c.DeviceId == deviceId && c.At >= from && c.At < to);
         var findings = db.LabelFindings.AsNoTracking().Where(f => f.DeviceId == deviceId && f.At >= from && f.At < to);
         var analysed = db.Results.AsNoTracking().Where(r => r.DeviceId == deviceId && r.AnalyzedAt >= from && r.AnalyzedAt < to).Select(r => r.SeriesInstanceUid);
-        int checkedCount = await analysed.Union(findings.Select(f => f.SeriesInstanceUid)).CountAsync(ct).ConfigureAwait(false);
-        int withErrors = await findings.Where(f => f.Severity == "error").Select(f => f.SeriesInstanceUid).Distinct().CountAsync(ct).ConfigureAwait(false);
+        int checkedCount = await checks.Select(c => c.SeriesInstanceUid).Union(analysed).Union(findings.Select(f => f.SeriesInstanceUid))
+            .CountAsync(ct).ConfigureAwait(false);
+        int withErrors = await checks.Where(c => c.Errors > 0).Select(c => c.SeriesInstanceUid)
+            .Union(findings.Where(f => f.Severity == "error").Select(f => f.SeriesInstanceUid)).CountAsync(ct).ConfigureAwait(false);
         int compliant = checkedCount - withErrors;
         return new LabelCompliance(checkedCount, compliant, checkedCount == 0 ? null : (double)compliant / checkedCount);
     }
