@@ -51,7 +51,7 @@ public sealed class StackTests(ITestOutputHelper output)
             var expected = new Dictionary<string, (string Profile, string Verdict)>
             {
                 [Sample("ct-water-200mm", "seriesInstanceUid")] = ("ct-water", "pass"),
-                [Sample("mr-uniform", "seriesInstanceUid")] = ("mr-uniform", "pass"),
+                [Sample("mr-uniform", "seriesInstanceUid")] = ("mr-uniform", "inconclusive"), // SNR: no baseline yet
                 [Sample("dr-flat", "seriesInstanceUid")] = ("dr-uniformity", "pass"),
             };
             using var api = new HttpClient { BaseAddress = new Uri(stack["STACK_API_URL"]) };
