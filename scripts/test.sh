@@ -25,6 +25,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Prometheus's promtool (alert rule tests) and Alertmanager's amtool (routing check) for deploy/.
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# Node and npm for s3rver, the S3-compatible server of the S3 instance-store tests (itself from npm, below).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -45,6 +48,9 @@ promtool check config --syntax-only deploy/prometheus/prometheus.yml
 promtool check rules deploy/prometheus/rules/*.yml
 promtool test rules deploy/prometheus/tests/*.test.yml
 amtool check-config deploy/alertmanager/alertmanager.yml >/dev/null
+
+# s3rver, pinned by tools/s3rver/package-lock.json, into that folder (never globally); services.sh does the same when needed.
+[ -x tools/s3rver/node_modules/.bin/s3rver ] || (cd tools/s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build QcPipeline.sln -c Release -nologo -v q
