@@ -121,7 +121,16 @@ public sealed class S3InstanceStore : IInstanceStore, IDisposable
         request.Metadata[Sha256Metadata] = sha256;
         try
         {
-            await _client.PutObjectAsync(request, ct).ConfigureAwait(false);
+            try
+            {
+                await _client.PutObjectAsync(request, ct).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket" && _options.CreateBucket)
+            {
+                // The store was unreachable when the service started (or the bucket was removed since): make it now, once.
+                await EnsureBucketAsync(ct).ConfigureAwait(false);
+                await _client.PutObjectAsync(request, ct).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (IsStoreFailure(ex, ct))
         {
