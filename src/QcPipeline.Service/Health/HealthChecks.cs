@@ -74,7 +74,9 @@ public static class HealthServiceCollectionExtensions
 
     /// <summary>/health/live: the process answers. /health/ready, by role: the index database reachable (every role); the
     /// data folder writable and the DICOM listener bound (receiver); the data folder readable (worker, api, without the
-    /// receiver) or, with <c>Storage:Backend</c> S3, the bucket (HeadBucket, every role: <c>instance_store</c>). The bus adds its own check (<c>bus</c>) in the receiver and worker roles.</summary>
+    /// receiver) or, with <c>Storage:Backend</c> S3, the bucket instead (HeadBucket, <c>instance_store</c>, every role; the
+    /// receiver keeps <c>data_folder</c> for its spool). The bus adds its own check (<c>bus</c>) in the receiver and worker
+    /// roles.</summary>
     public static IServiceCollection AddHealth(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles)
     {
         ArgumentNullException.ThrowIfNull(roles);
