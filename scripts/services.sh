@@ -2,7 +2,7 @@
 # Throwaway service instances on loopback for integration tests and benchmarks.
 #
 # Usage:
-#   scripts/services.sh start NAME         start NAME (orthanc, rabbitmq, postgresql) on free loopback ports, with its
+#   scripts/services.sh start NAME         start NAME (orthanc, rabbitmq, postgresql, s3) on free loopback ports, with its
 #                                          own data folder; waits until it answers
 #   scripts/services.sh stop NAME          stop it and delete its data
 #   scripts/services.sh stop               stop every service started here
@@ -37,12 +37,17 @@
 #                       POSTGRES_CONNECTION=Host=127.0.0.1;Port=NNNNN;Username=qc;Password=qc;Database=qc (Npgsql form)
 #                       POSTGRES_PID=NNNN
 #                       PROMETHEUS_PORT=NNNNN PROMETHEUS_URL=http://127.0.0.1:NNNNN PROMETHEUS_PID=NNNN
+#                       S3_URL=http://127.0.0.1:NNNNN S3_ACCESS_KEY=S3RVER S3_SECRET_KEY=S3RVER S3_BUCKET=qc-instances
+#                       S3_REGION=us-east-1 S3_PID=NNNN
 #   RabbitMQ (Debian rabbitmq-server) runs as its own node with its own Erlang port mapper (epmd) on a free port,
 #   distribution and AMQP bound to 127.0.0.1; PostgreSQL (Debian postgresql, its newest installed major) is a fresh
 #   cluster made by initdb (as the postgres user when run as root), listening on 127.0.0.1 only, password auth.
 #   Debian's packaged rabbitmq-server and postgresql services are never used or touched.
 #   Prometheus (Debian prometheus) listens on 127.0.0.1 only, keeps its TSDB in its own folder and scrapes one job,
 #   `qcpipeline` (path /metrics), whose targets are a file_sd file there; Debian's prometheus service is never used.
+#   S3 is s3rver (npm, pinned in tools/s3rver/package-lock.json, installed there by `npm ci` when node_modules is
+#   missing; never globally): an S3-compatible server on 127.0.0.1 with path-style buckets and its fixed test
+#   credentials S3RVER/S3RVER; the bucket qc-instances exists from the start. Its objects are files under its folder.
 #   Known DICOM peers (DicomModalities), the only ones Orthanc accepts C-STORE from, from 127.0.0.1 only:
 #                       qcpipe = AE QCPIPE, 127.0.0.1, port $QCPIPE_PORT (default 11112): our C-STORE SCP, the
 #                                target of `POST /modalities/qcpipe/store`. A test whose SCP port is dynamic sets it
@@ -398,6 +403,73 @@ status_prometheus() {
   else echo "prometheus: not running"; fi
 }
 
+# ---------------------------------------------------------------------------------------------------------- S3
+S3_TOOL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/s3rver"
+
+s3_bin() {
+  command -v node >/dev/null 2>&1 || die "node is not installed (apt-get install nodejs npm)"
+  if [ ! -x "$S3_TOOL_DIR/node_modules/.bin/s3rver" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is not installed (apt-get install npm)"
+    ( cd "$S3_TOOL_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null ) || die "npm ci in $S3_TOOL_DIR failed"
+  fi
+  echo "$S3_TOOL_DIR/node_modules/.bin/s3rver"
+}
+
+s3_run() { # DIR: start s3rver on the port of its ports file with the data of its folder, wait until it answers
+  local dir="$1" bin; bin=$(s3_bin); . "$dir/ports"
+  # The bucket is made on the first start only: a resumed store holds exactly what it held before the halt.
+  local extra=()
+  [ -d "$dir/data/qc-instances" ] || extra=(--configure-bucket qc-instances)
+  setsid node "$bin" -d "$dir/data" -a 127.0.0.1 -p "$port" --no-vhost-buckets --silent "${extra[@]}" >> "$dir/s3rver.log" 2>&1 < /dev/null &
+  local pid=$!
+  echo "$pid" > "$dir/pid"
+  # Any HTTP answer counts (an anonymous GET / is 403 on a real S3; s3rver lists the buckets).
+  for _ in $(seq 1 150); do
+    if curl -sS --max-time 2 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then break; fi
+    kill -0 "$pid" 2>/dev/null || { tail -n 30 "$dir/s3rver.log" >&2 || true; die "s3rver exited before it answered"; }
+    sleep 0.2
+  done
+  curl -sS --max-time 2 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null || die "s3rver did not answer within 30 s"
+  env_set S3 "S3_URL=http://127.0.0.1:$port" "S3_ACCESS_KEY=S3RVER" "S3_SECRET_KEY=S3RVER" "S3_BUCKET=qc-instances" \
+    "S3_REGION=us-east-1" "S3_PID=$pid"
+  echo "s3: http://127.0.0.1:$port (S3RVER/S3RVER), bucket qc-instances, pid $pid; env in $ENV_FILE"
+}
+
+start_s3() {
+  local dir="$SERVICES_DIR/s3"
+  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then echo "s3 already running (pid $(cat "$dir/pid"))"; return 0; fi
+  s3_bin >/dev/null
+  rm -rf "$dir"; mkdir -p "$dir/data"
+  echo "port=$(free_port)" > "$dir/ports"
+  s3_run "$dir"
+}
+
+halt_s3() { # stop the server, keep its objects and port
+  local dir="$SERVICES_DIR/s3" pid=""
+  [ -f "$dir/pid" ] && pid=$(cat "$dir/pid")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    echo "s3 stopped (pid $pid)"
+  fi
+  rm -f "$dir/pid"
+}
+
+stop_s3() {
+  halt_s3
+  rm -rf "$SERVICES_DIR/s3"
+  [ -f "$ENV_FILE" ] && env_set S3
+  return 0
+}
+
+resume_s3() {
+  local dir="$SERVICES_DIR/s3"
+  [ -f "$dir/ports" ] || die "s3 was not started here (nothing to resume)"
+  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then echo "s3 already running"; return 0; fi
+  s3_run "$dir"
+}
+
 status() {
   local pid url
   pid=$(env_get ORTHANC_PID || true); url=$(env_get ORTHANC_URL || true)
@@ -413,6 +485,9 @@ status() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "postgresql: running (pid $pid, port $(env_get POSTGRES_PORT))"
   elif [ -f "$SERVICES_DIR/postgresql/ports" ]; then echo "postgresql: halted"; else echo "postgresql: not running"; fi
   status_prometheus
+  pid=""; [ -f "$SERVICES_DIR/s3/pid" ] && pid=$(cat "$SERVICES_DIR/s3/pid")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "s3: running (pid $pid, $(env_get S3_URL))"
+  elif [ -f "$SERVICES_DIR/s3/ports" ]; then echo "s3: halted"; else echo "s3: not running"; fi
   if [ -s "$ENV_FILE" ]; then echo "--- $ENV_FILE"; cat "$ENV_FILE"; fi
 }
 
@@ -428,15 +503,15 @@ esac
 case "$cmd" in
   start|halt|resume)
     case "$what" in
-      orthanc) [ "$cmd" = start ] || die "$cmd is for rabbitmq and postgresql"; start_orthanc ;;
-      rabbitmq|postgresql) "${cmd}_$what" ;;
-      *) die "usage: $0 $cmd orthanc|rabbitmq|postgresql" ;;
+      orthanc) [ "$cmd" = start ] || die "$cmd is for rabbitmq, postgresql and s3"; start_orthanc ;;
+      rabbitmq|postgresql|s3) "${cmd}_$what" ;;
+      *) die "usage: $0 $cmd orthanc|rabbitmq|postgresql|s3" ;;
     esac ;;
   stop)
     case "$what" in
-      orthanc|rabbitmq|postgresql) "stop_$what" ;;
-      "") stop_orthanc; stop_rabbitmq; stop_postgresql; stop_prometheus ;;
-      *) die "usage: $0 stop [orthanc|rabbitmq|postgresql]" ;;
+      orthanc|rabbitmq|postgresql|s3) "stop_$what" ;;
+      "") stop_orthanc; stop_rabbitmq; stop_postgresql; stop_s3; stop_prometheus ;;
+      *) die "usage: $0 stop [orthanc|rabbitmq|postgresql|s3|prometheus]" ;;
     esac ;;
   status) status ;;
   rabbitmqctl)

@@ -27,6 +27,9 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # docker-compose (Debian's 1.29) to check deploy/docker-compose.yml; no container engine is needed for `config`.
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+# Node and npm for s3rver, the S3-compatible server of the S3 instance-store tests (itself from npm, below).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -50,6 +53,9 @@ amtool check-config deploy/alertmanager/alertmanager.yml >/dev/null
 # The compose stack: with its built-in defaults and with the sample environment file (DeployComposeTests checks the references).
 docker-compose -f deploy/docker-compose.yml config -q
 docker-compose --env-file deploy/.env.example -f deploy/docker-compose.yml config -q
+
+# s3rver, pinned by tools/s3rver/package-lock.json, into that folder (never globally); services.sh does the same when needed.
+[ -x tools/s3rver/node_modules/.bin/s3rver ] || (cd tools/s3rver && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build QcPipeline.sln -c Release -nologo -v q

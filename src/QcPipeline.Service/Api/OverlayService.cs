@@ -6,7 +6,7 @@ using QcPipeline.Dicom;
 using QcPipeline.Dicom.Imaging;
 using QcPipeline.Overlays;
 using QcPipeline.Service.Index;
-using QcPipeline.Service.Ingest;
+using QcPipeline.Service.Storage;
 using QcPipeline.Service.ResultsStore;
 
 namespace QcPipeline.Service.Api;
@@ -14,7 +14,7 @@ namespace QcPipeline.Service.Api;
 /// <summary>The ROI overlay PNG of a stored result: the analysed image is read again from the instance store (found through
 /// the index by the SOP Instance UID the worker recorded for the ROI's frame) and drawn by <see cref="RoiOverlay"/>, the
 /// same drawing as <c>qc analyze --overlay</c>. At most <c>Api:MaxConcurrentOverlays</c> render at once.</summary>
-public sealed class OverlayService(IDbContextFactory<IndexDbContext> index, StoragePaths paths, IOptions<ApiOptions> options,
+public sealed class OverlayService(IDbContextFactory<IndexDbContext> index, IInstanceStore store, IOptions<ApiOptions> options,
     ILogger<OverlayService> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(options.Value.MaxConcurrentOverlays);
@@ -45,14 +45,25 @@ public sealed class OverlayService(IDbContextFactory<IndexDbContext> index, Stor
         if (path is null) return new(null, StatusCodes.Status404NotFound, "the analysed image is no longer stored");
 
         await _gate.WaitAsync(ct).ConfigureAwait(false);
+        InstanceCheckout? local = null;
         try
         {
+            try
+            {
+                local = await store.CheckoutAsync([path], ct).ConfigureAwait(false);
+            }
+            catch (InstanceStoreException)
+            {
+                logger.LogWarning("Overlay of result {ResultId}: the instance store cannot be read", record.Id);
+                return new Outcome(null, StatusCodes.Status503ServiceUnavailable, "the instance store cannot be read");
+            }
+            var localPath = local.Paths[0];
             return await Task.Run(() =>
             {
                 AnalysisImage image;
                 try
                 {
-                    var file = DicomFile.Open(paths.FullPath(path));
+                    var file = DicomFile.Open(localPath);
                     image = AnalysisImage.FromDicom(file, source.Frame);
                 }
                 catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
@@ -70,6 +81,7 @@ public sealed class OverlayService(IDbContextFactory<IndexDbContext> index, Stor
         }
         finally
         {
+            if (local is not null) await local.DisposeAsync().ConfigureAwait(false);
             _gate.Release();
         }
     }

@@ -8,7 +8,7 @@ using QcPipeline.Dicom.Imaging;
 using QcPipeline.Dicom.IO;
 using QcPipeline.Dicom.Json;
 using QcPipeline.Service.Index;
-using QcPipeline.Service.Ingest;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.DicomWeb;
 
@@ -22,7 +22,7 @@ public sealed class WadoException(int status, string message) : Exception(messag
 /// <summary>WADO-RS (PS3.18 §10.4): instances are streamed from their stored Part 10 files, one at a time, as stored
 /// (no transcoding); metadata from header-only reads with bulk data as BulkDataURIs; frames and bulk data cut out of the
 /// file by offset.</summary>
-public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, StoragePaths paths, ILogger<WadoService> logger)
+public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, IInstanceStore store, ILogger<WadoService> logger)
 {
     private const int CopyBuffer = 64 * 1024;
 
@@ -41,7 +41,21 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
         }
     }
 
-    public string FullPath(InstanceRecord r) => paths.FullPath(r.Path);
+    /// <summary>A local file of the instance for the readers that work by path and offset (metadata, frames, bulk data): the
+    /// stored file, or a copy of the object deleted when the checkout is disposed. A missing instance gives a path that
+    /// does not exist (404 below); a store that cannot be read is an <see cref="IOException"/> (500).</summary>
+    private async Task<InstanceCheckout> CheckoutAsync(InstanceRecord r, CancellationToken ct)
+    {
+        try
+        {
+            return await store.CheckoutAsync([r.Path], ct).ConfigureAwait(false);
+        }
+        catch (InstanceStoreException ex)
+        {
+            logger.LogDebug(ex, "WADO-RS: instance store read failure");
+            throw new WadoException(503, "the instance store cannot be read");
+        }
+    }
 
     // ------------------------------------------------------------------ retrieve instances
 
@@ -61,17 +75,22 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
     public async Task WriteInstancesAsync(HttpContext http, IReadOnlyList<InstanceRecord> rows, CancellationToken ct)
     {
         foreach (var r in rows)
-            if (!File.Exists(FullPath(r))) throw new WadoException(404, "an instance file is missing from the store");
+        {
+            bool exists;
+            try { exists = await store.ExistsAsync(r.Path, ct).ConfigureAwait(false); }
+            catch (InstanceStoreException) { throw new WadoException(503, "the instance store cannot be read"); }
+            if (!exists) throw new WadoException(404, "an instance file is missing from the store");
+        }
         var boundary = NewBoundary();
         http.Response.StatusCode = 200;
         http.Response.ContentType = $"multipart/related; type=\"application/dicom\"; boundary={boundary}";
         var body = http.Response.Body;
         foreach (var r in rows)
         {
-            FileStream fs;
+            InstanceStream fs;
             try
             {
-                fs = new FileStream(FullPath(r), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, CopyBuffer, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                fs = await store.OpenReadAsync(r.Path, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -83,7 +102,7 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
             await using (fs.ConfigureAwait(false))
             {
                 await WritePartHeaderAsync(body, boundary, $"application/dicom; transfer-syntax={r.TransferSyntaxUid}", fs.Length, ct).ConfigureAwait(false);
-                await fs.CopyToAsync(body, CopyBuffer, ct).ConfigureAwait(false);
+                await fs.Stream.CopyToAsync(body, CopyBuffer, ct).ConfigureAwait(false);
                 await body.WriteAsync("\r\n"u8.ToArray(), ct).ConfigureAwait(false);
             }
         }
@@ -104,7 +123,9 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
             buffer.ResetWrittenCount();
             try
             {
-                var ds = ReadMetadata(r, baseUrl);
+                DicomDataset ds;
+                var local = await store.CheckoutAsync([r.Path], ct).ConfigureAwait(false);
+                await using (local.ConfigureAwait(false)) ds = ReadMetadata(local.Paths[0], r, baseUrl);
                 var instanceUrl = InstanceUrl(baseUrl, r);
                 using var writer = DicomJson.CreateWriter(buffer);
                 DicomJson.Write(writer, ds, new DicomJsonOptions
@@ -117,7 +138,8 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
             {
                 logger.LogWarning("WADO-RS: an instance file could not be read for metadata ({ExceptionType})", ex.GetType().Name);
                 logger.LogDebug(ex, "WADO-RS metadata read failure");
-                throw new WadoException(ex is FileNotFoundException or DirectoryNotFoundException ? 404 : 500, "a stored instance cannot be read");
+                throw new WadoException(ex is FileNotFoundException or DirectoryNotFoundException ? 404 : ex is InstanceStoreException ? 503 : 500,
+                    "a stored instance cannot be read");
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -148,9 +170,8 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
 
     /// <summary>The header of the stored file (everything before the top-level pixel data, which becomes a BulkDataURI).
     /// Elements after the pixel data (rare: trailing padding) are not included.</summary>
-    private DicomDataset ReadMetadata(InstanceRecord r, string baseUrl)
+    private static DicomDataset ReadMetadata(string path, InstanceRecord r, string baseUrl)
     {
-        var path = FullPath(r);
         using var header = DicomFile.Open(path, DicomReadOptions.HeaderOnly);
         // A deflated data set has no offsets: it is inflated whole anyway, so read it whole and let the bulk data URI
         // factory stand in for its Pixel Data (values over the 1 KiB threshold).
@@ -221,7 +242,12 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
 
     public async Task WriteFramesAsync(HttpContext http, InstanceRecord r, List<int> frames, List<WadoAcceptEntry> accept, CancellationToken ct)
     {
-        var path = FullPath(r);
+        var local = await CheckoutAsync(r, ct).ConfigureAwait(false);
+        await using (local.ConfigureAwait(false)) await WriteFramesAsync(http, local.Paths[0], frames, accept, ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteFramesAsync(HttpContext http, string path, List<int> frames, List<WadoAcceptEntry> accept, CancellationToken ct)
+    {
         using var header = OpenHeader(path);
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
         if (header.TransferSyntax.IsDeflated) { await WriteDeflatedFramesAsync(http, path, frames, accept, ct).ConfigureAwait(false); return; }
@@ -297,7 +323,12 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
     {
         var segments = bulkPath.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (segments.Length == 0 || segments.Length % 2 == 0) throw new DicomWebBadRequestException("a bulk data path is TAG or TAG/INDEX/TAG...");
-        var path = FullPath(r);
+        var local = await CheckoutAsync(r, ct).ConfigureAwait(false);
+        await using (local.ConfigureAwait(false)) await WriteBulkDataAsync(http, local.Paths[0], segments, accept, ct).ConfigureAwait(false);
+    }
+
+    private async Task WriteBulkDataAsync(HttpContext http, string path, string[] segments, List<WadoAcceptEntry> accept, CancellationToken ct)
+    {
         using var header = OpenHeader(path);
         if (segments.Length == 1 && Tag(segments[0]) is var top && (top == DicomTags.PixelData || top.Value is 0x7FE00008 or 0x7FE00009)
             && header.PixelDataOffset >= 0 && !header.TransferSyntax.IsDeflated)
@@ -307,7 +338,7 @@ public sealed class WadoService(IDbContextFactory<IndexDbContext> dbFactory, Sto
             if (px is null || px.Tag != top) throw new WadoException(404, "no such bulk data");
             if (px.IsEncapsulated)
             {
-                await WriteFramesAsync(http, r, [.. Enumerable.Range(0, px.NumberOfFrames)], accept, ct).ConfigureAwait(false);
+                await WriteFramesAsync(http, path, [.. Enumerable.Range(0, px.NumberOfFrames)], accept, ct).ConfigureAwait(false);
                 return;
             }
             CheckOctetStream(accept);

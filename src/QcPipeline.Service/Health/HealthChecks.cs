@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.Health;
 
@@ -73,20 +74,25 @@ public static class HealthServiceCollectionExtensions
 
     /// <summary>/health/live: the process answers. /health/ready, by role: the index database reachable (every role); the
     /// data folder writable and the DICOM listener bound (receiver); the data folder readable (worker, api, without the
-    /// receiver). The bus adds its own check (<c>bus</c>) in the receiver and worker roles.</summary>
+    /// receiver) or, with <c>Storage:Backend</c> S3, the bucket instead (HeadBucket, <c>instance_store</c>, every role; the
+    /// receiver keeps <c>data_folder</c> for its spool). The bus adds its own check (<c>bus</c>) in the receiver and worker
+    /// roles.</summary>
     public static IServiceCollection AddHealth(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles)
     {
         ArgumentNullException.ThrowIfNull(roles);
         var checks = services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: [Ready]);
+        bool s3 = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()?.IsS3 ?? false;
         if (roles.Receiver)
         {
+            // With S3 the receiver still spools into tmp/ under the data folder: both must work.
             checks.AddCheck<DataFolderHealthCheck>("data_folder", tags: [Ready]);
             checks.AddCheck<DimseListenerHealthCheck>("dicom_listener", tags: [Ready]);
         }
-        else
+        else if (!s3)
         {
             checks.AddCheck<DataFolderReadableHealthCheck>("data_folder", tags: [Ready]);
         }
+        if (s3) checks.AddCheck<InstanceStoreHealthCheck>("instance_store", tags: [Ready]);
         return services;
     }
 

@@ -4,6 +4,7 @@ using QcPipeline.Dicom;
 using QcPipeline.Dicom.IO;
 using QcPipeline.Dicom.Network;
 using QcPipeline.Service.Index;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.Ingest;
 
@@ -167,9 +168,13 @@ public sealed class IncomingInstance : IAsyncDisposable
         catch (IOException ex)
         {
             await AbandonAsync().ConfigureAwait(false);
-            var result = IngestResult.FromIo(ex);
+            // With the UIDs read so far: a STOW-RS response names the failed instance (FailedSOPSequence).
+            var result = IngestResult.FromIo(ex) with
+            {
+                DatasetBytes = _datasetBytes, SopInstanceUid = _sopInstance, SopClassUid = _sopClass, StudyInstanceUid = _study, SeriesInstanceUid = _series,
+            };
             _service.RecordFailure(_request, result, ex);
-            return result with { DatasetBytes = _datasetBytes };
+            return result;
         }
         finally
         {
@@ -244,6 +249,7 @@ public sealed class IncomingInstance : IAsyncDisposable
     /// <summary>Under the UID's lock: duplicate check, atomic rename into place, directory fsync, index commit.</summary>
     private async Task<IngestResult> PlaceAsync(IndexEntry e, CancellationToken ct)
     {
+        if (_service.ObjectStore is { } objects) return await PlaceInObjectStoreAsync(objects, e, ct).ConfigureAwait(false);
         var gate = _service.LockFor(e.SopInstanceUid);
         await gate.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -302,6 +308,67 @@ public sealed class IncomingInstance : IAsyncDisposable
         finally
         {
             gate.Release();
+        }
+    }
+
+    /// <summary>The same steps against the object store, under the UID's lock: duplicate check (the object's own SHA-256
+    /// metadata, as the local path checks the file's bytes), upload (PutObject returns only when the store holds the whole
+    /// object, and replaces an older version at once), index commit. A store that fails or cannot be reached throws
+    /// <see cref="InstanceStoreException"/> (an <see cref="IOException"/>): the instance is refused with A700 and nothing
+    /// is indexed.</summary>
+    private async Task<IngestResult> PlaceInObjectStoreAsync(S3InstanceStore store, IndexEntry e, CancellationToken ct)
+    {
+        var gate = _service.LockFor(e.SopInstanceUid);
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var storedSha = await store.HeadAsync(e.Path, ct).ConfigureAwait(false);
+            var existing = storedSha is not null ? await _service.FindAsync(e.SopInstanceUid, CancellationToken.None).ConfigureAwait(false) : null;
+            if (existing is not null && existing.Sha256 == e.Sha256 && existing.Path == e.Path && storedSha == e.Sha256)
+                return Done(IngestOutcome.Duplicate, e);
+
+            await store.PutAsync(e.Path, _tempPath, e.Sha256, ct).ConfigureAwait(false);
+
+            IndexCommitResult commit;
+            try
+            {
+                commit = await _service.Writer.CommitAsync(e, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not IOException)
+            {
+                // Not indexed: a new object must not stay. (A replaced one stays: its next copy is not taken for a duplicate,
+                // as its SHA-256 metadata differs from the row.)
+                if (storedSha is null) await TryDeleteObjectAsync(store, e.Path).ConfigureAwait(false);
+                _service.Logger.LogError("Index commit failed ({ExceptionType}); the instance is refused", ex.GetType().Name);
+                _service.Logger.LogDebug(ex, "Index commit failure detail");
+                return Reject(DicomStatus.OutOfResources, "index failure", IngestFailure.Other);
+            }
+            switch (commit.Kind)
+            {
+                case IndexCommitKind.Updated:
+                    if (commit.PreviousPath is { } old && old != e.Path) await TryDeleteObjectAsync(store, old).ConfigureAwait(false);
+                    return Done(IngestOutcome.Replaced, e);
+                case IndexCommitKind.Unchanged:
+                    return Done(IngestOutcome.Duplicate, e);
+                default:
+                    return Done(IngestOutcome.Stored, e);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task TryDeleteObjectAsync(S3InstanceStore store, string relativePath)
+    {
+        try
+        {
+            await store.DeleteAsync(relativePath, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (InstanceStoreException)
+        {
+            _service.Logger.LogWarning("An object that is no longer indexed could not be deleted from the instance store; it stays unreferenced");
         }
     }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Metrics;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.Ingest;
 
@@ -16,10 +17,12 @@ public sealed class IngestService : IDisposable
     private readonly SemaphoreSlim[] _locks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     public IngestService(StoragePaths paths, IOptions<StorageOptions> options, IndexWriter writer, IDbContextFactory<IndexDbContext> db,
-        QcMetrics metrics, TimeProvider time, ILogger<IngestService> logger)
+        QcMetrics metrics, TimeProvider time, ILogger<IngestService> logger, IInstanceStore? store = null)
     {
         Paths = paths;
-        Fsync = options.Value.Fsync;
+        // With the object store the spool file is not the durable copy (the upload is): no fsync of it.
+        ObjectStore = store as S3InstanceStore;
+        Fsync = options.Value.Fsync && ObjectStore is null;
         Writer = writer;
         Db = db;
         Metrics = metrics;
@@ -39,6 +42,9 @@ public sealed class IngestService : IDisposable
     public void Dispose() => SyncThreads.Dispose();
 
     internal StoragePaths Paths { get; }
+    /// <summary>The S3 store when <c>Storage:Backend</c> is S3: complete instances are uploaded there instead of renamed
+    /// into <c>instances/</c>. Null for the local folder.</summary>
+    internal S3InstanceStore? ObjectStore { get; }
     internal bool Fsync { get; }
     internal IndexWriter Writer { get; }
     internal IDbContextFactory<IndexDbContext> Db { get; }

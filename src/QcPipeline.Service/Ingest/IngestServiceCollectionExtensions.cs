@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.Ingest;
 
@@ -14,6 +15,7 @@ public static class IngestServiceCollectionExtensions
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddSingleton<StoragePaths>();
+        services.AddInstanceStore(configuration);
         services.TryAddSingleton(TimeProvider.System);
         if (!roles.Receiver) return services;
         services.AddOptions<DicomOptions>().Bind(configuration.GetSection(DicomOptions.Section)).ValidateOnStart();

@@ -8,7 +8,7 @@ namespace QcPipeline.Service.Ingest;
 /// <summary>Start-up repair of the instance store, before the listener accepts anything: leftovers in <c>tmp/</c> are
 /// instances that were never answered with success, so they are deleted; a file under <c>instances/</c> without its index
 /// row (a crash between the rename and the commit) is indexed, and one whose size differs from its row (a crash in the
-/// middle of a replacement) is re-indexed.</summary>
+/// middle of a replacement) is re-indexed. With the object store only <c>tmp/</c> is cleaned.</summary>
 public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService ingest, IDbContextFactory<IndexDbContext> dbFactory, TimeProvider time,
     ILogger<InstanceStoreReconciler> logger)
 {
@@ -21,7 +21,7 @@ public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService in
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(paths.Root);
-        Directory.CreateDirectory(paths.Instances);
+        if (ingest.ObjectStore is null) Directory.CreateDirectory(paths.Instances);
         int deleted = 0;
         if (Directory.Exists(paths.Tmp))
         {
@@ -32,6 +32,14 @@ public sealed class InstanceStoreReconciler(StoragePaths paths, IngestService in
             }
         }
         Directory.CreateDirectory(paths.Tmp);
+        if (ingest.ObjectStore is not null)
+        {
+            // The instances are objects: an upload whose commit failed was deleted then, and one cut off by a crash between
+            // upload and commit was never answered with success (the sender sends it again). Listing and reading a whole
+            // bucket at every start would cost more than it repairs, so only the spool is cleaned here.
+            logger.LogInformation("Instance store reconciled: {TempDeleted} temp files deleted (instances in the object store are not scanned)", deleted);
+            return new Report(deleted, 0, 0, 0, 0);
+        }
 
         Dictionary<string, (string Path, long Size, bool HasAttributes)> rows;
         var db = await dbFactory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.Ingest;
 
@@ -13,6 +14,16 @@ public sealed record StorageOptions
     /// <summary>fsync each instance file and the directories it is linked into before answering success.
     /// Turning it off trades the durability guarantee for speed (tests, throwaway instances).</summary>
     public bool Fsync { get; init; } = true;
+
+    /// <summary>Where complete instances are kept: <c>Local</c> (under <see cref="DataPath"/>) or <c>S3</c> (an S3-compatible
+    /// object store, <see cref="S3"/>). Instances are received into <c>tmp/</c> under <see cref="DataPath"/> either way.</summary>
+    public string Backend { get; init; } = StorageBackends.Local;
+
+    /// <summary>The object store when <see cref="Backend"/> is <c>S3</c> (section <c>Storage:S3</c>).</summary>
+    public S3StorageOptions S3 { get; init; } = new();
+
+    /// <summary>True when instances are kept in the object store.</summary>
+    public bool IsS3 => string.Equals(Backend, StorageBackends.S3, StringComparison.OrdinalIgnoreCase);
 }
 
 internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
@@ -21,6 +32,9 @@ internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
     {
         if (string.IsNullOrWhiteSpace(o.DataPath)) return ValidateOptionsResult.Fail($"{StorageOptions.Section}:DataPath is empty");
         if (o.DataPath.IndexOfAny(Path.GetInvalidPathChars()) >= 0) return ValidateOptionsResult.Fail($"{StorageOptions.Section}:DataPath contains invalid characters");
+        if (!string.Equals(o.Backend, StorageBackends.Local, StringComparison.OrdinalIgnoreCase) && !o.IsS3)
+            return ValidateOptionsResult.Fail($"{StorageOptions.Section}:Backend must be {StorageBackends.Local} or {StorageBackends.S3}");
+        if (o.IsS3 && S3StorageOptions.Validate(o.S3) is { } problem) return ValidateOptionsResult.Fail(problem);
         return ValidateOptionsResult.Success;
     }
 }

@@ -6,7 +6,7 @@ using QcPipeline.Dicom;
 using QcPipeline.Dicom.IO;
 using QcPipeline.Overlays;
 using QcPipeline.Service.Index;
-using QcPipeline.Service.Ingest;
+using QcPipeline.Service.Storage;
 using QcPipeline.Service.ResultsStore;
 using SkiaSharp;
 
@@ -16,7 +16,7 @@ namespace QcPipeline.Service.Reports;
 /// the stored instance's pixels. Internal to reports for now; <c>GET /api/results/{id}/overlay.png</c> is being built
 /// beside it and the two are to share one renderer (the CLI's <c>OverlayRenderer</c> draws the same way).
 /// CT is windowed at level 0 / width 400 HU, other modalities between the 1st and 99th percentile. No patient data is drawn.</summary>
-public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results, IDbContextFactory<IndexDbContext> index, StoragePaths paths,
+public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results, IDbContextFactory<IndexDbContext> index, IInstanceStore store,
     ILogger<RoiImageRenderer> logger)
 {
     /// <summary>The ROI outline colour.</summary>
@@ -71,23 +71,36 @@ public sealed class RoiImageRenderer(IDbContextFactory<ResultsDbContext> results
     private async Task<AnalysisImage?> LoadImageAsync(string seriesUid, string profile, int frame, string? sop, CancellationToken ct)
     {
         var db = await index.CreateDbContextAsync(ct).ConfigureAwait(false);
-        List<string> files;
+        List<string> stored;
         await using (db.ConfigureAwait(false))
         {
             if (sop is not null)
             {
                 var path = await db.Instances.AsNoTracking().Where(i => i.SopInstanceUid == sop).Select(i => i.Path).FirstOrDefaultAsync(ct).ConfigureAwait(false);
-                if (path is not null && File.Exists(paths.FullPath(path)))
+                if (path is not null)
                 {
-                    using var one = DicomFile.Open(paths.FullPath(path));
-                    return AnalysisImage.FromDicom(one, 0);
+                    var one = await store.CheckoutAsync([path], ct).ConfigureAwait(false);
+                    await using (one.ConfigureAwait(false))
+                    {
+                        if (File.Exists(one.Paths[0]))
+                        {
+                            using var file = DicomFile.Open(one.Paths[0]);
+                            return AnalysisImage.FromDicom(file, 0);
+                        }
+                    }
                 }
             }
-            files = (await db.Instances.AsNoTracking().Where(i => i.SeriesInstanceUid == seriesUid).Select(i => i.Path)
+            stored = (await db.Instances.AsNoTracking().Where(i => i.SeriesInstanceUid == seriesUid).Select(i => i.Path)
                     .Take(MaxFallbackInstances + 1).ToListAsync(ct).ConfigureAwait(false))
-                .Select(paths.FullPath).Order(StringComparer.Ordinal).ToList();
+                .Order(StringComparer.Ordinal).ToList();
         }
-        if (files.Count == 0 || files.Count > MaxFallbackInstances) return null;
+        if (stored.Count == 0 || stored.Count > MaxFallbackInstances) return null;
+        var checkout = await store.CheckoutAsync(stored, ct).ConfigureAwait(false);
+        await using (checkout.ConfigureAwait(false)) return LoadFromSeries(checkout.Paths, profile, frame, ct);
+    }
+
+    private static AnalysisImage? LoadFromSeries(IReadOnlyList<string> files, string profile, int frame, CancellationToken ct)
+    {
         var images = new List<AnalysisImage>();
         foreach (var f in files.Where(File.Exists))
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using QcPipeline.Service.Index;
 using QcPipeline.Service.Ingest;
 using QcPipeline.Service.ResultsStore;
+using QcPipeline.Service.Storage;
 
 namespace QcPipeline.Service.Retention;
 
@@ -32,9 +33,13 @@ public sealed record RetentionReport(int NonQcSeries, int NonQcInstances, int Qc
 ///
 /// <para>Within the process, the per-UID ingest locks of the series' instances are held from before the first file is
 /// deleted until the commit, so a replacement of one of them (same path) waits and is then stored as a new instance (which
-/// re-opens the series); a series with an instance being received is passed over until the next run.</para></summary>
+/// re-opens the series); a series with an instance being received is passed over until the next run.</para>
+///
+/// <para>With the object store (<c>Storage:Backend</c> S3) the objects are deleted instead of the files, in the same order
+/// (objects first, then the rows); there are no folders to remove.</para></summary>
 public sealed class RetentionService(IDbContextFactory<IndexDbContext> factory, IngestService ingest, StoragePaths paths, IOptions<StorageOptions> storage,
-    ResultStore results, RetentionMetrics metrics, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionService> logger) : BackgroundService
+    ResultStore results, RetentionMetrics metrics, IOptions<RetentionOptions> options, TimeProvider time, ILogger<RetentionService> logger,
+    IInstanceStore? store = null) : BackgroundService
 {
     /// <summary>Most series locked in one transaction (bounded by <c>Retention:BatchSize</c> instances as well).</summary>
     private const int MaxSeriesPerBatch = 100;
@@ -202,6 +207,23 @@ public sealed class RetentionService(IDbContextFactory<IndexDbContext> factory, 
                     foreach (var r in rows)
                     {
                         ct.ThrowIfCancellationRequested();
+                        if (store is S3InstanceStore objects)
+                        {
+                            try
+                            {
+                                await objects.DeleteAsync(r.Path, ct).ConfigureAwait(false);
+                            }
+                            catch (InstanceStoreException)
+                            {
+                                all = false;
+                                failures++;
+                                continue;
+                            }
+                            deletedIds.Add(r.Id);
+                            deleted++;
+                            bytes += r.Size;
+                            continue;
+                        }
                         var full = paths.FullPath(r.Path);
                         // Defence in depth: the index only ever holds paths under instances/, built from checked UIDs.
                         if (!full.StartsWith(paths.Instances + Path.DirectorySeparatorChar, StringComparison.Ordinal))

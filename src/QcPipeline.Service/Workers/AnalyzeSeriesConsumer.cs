@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using QcPipeline.Analysis;
 using QcPipeline.Service.Bus;
 using QcPipeline.Service.Index;
-using QcPipeline.Service.Ingest;
+using QcPipeline.Service.Storage;
 using QcPipeline.Service.ResultsStore;
 using QcPipeline.Service.Schedule;
 
@@ -16,7 +16,7 @@ namespace QcPipeline.Service.Workers;
 /// checks and the phantom analyses of its route with the device's limits, keeps the results (once per claim: a
 /// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
 /// the bus retries, then moves the message to the error queue.</summary>
-public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, StoragePaths paths, SeriesAnalyzer analyzer,
+public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, IInstanceStore instances, SeriesAnalyzer analyzer,
     ResultStore store, WorkerMetrics metrics, TimeProvider time, IOptions<PipelineOptions> options, ILogger<AnalyzeSeriesConsumer> logger, ScheduleService? schedule = null) : IConsumer<AnalyzeSeries>
 {
     public async Task Consume(ConsumeContext<AnalyzeSeries> context)
@@ -41,7 +41,17 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         }
         // The sender most of the series came from (a series is normally sent by one device).
         var callingAe = rows.Where(r => r.CallingAe is not null).GroupBy(r => r.CallingAe).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault();
-        var input = new SeriesInput(m.StudyInstanceUid, m.SeriesInstanceUid, rows.Select(r => paths.FullPath(r.Path)).Order(StringComparer.Ordinal).ToArray(), callingAe);
+        // Local paths of the series' files: the stored files themselves, or (object store) copies deleted after the analysis.
+        // A store that cannot be read throws: the bus retries the message.
+        var checkout = await instances.CheckoutAsync(rows.Select(r => r.Path).Order(StringComparer.Ordinal).ToArray(), ct).ConfigureAwait(false);
+        await using (checkout.ConfigureAwait(false))
+            await AnalyzeAsync(context, new SeriesInput(m.StudyInstanceUid, m.SeriesInstanceUid, checkout.Paths, callingAe)).ConfigureAwait(false);
+    }
+
+    private async Task AnalyzeAsync(ConsumeContext<AnalyzeSeries> context, SeriesInput input)
+    {
+        var m = context.Message;
+        var ct = context.CancellationToken;
 
         var started = Stopwatch.GetTimestamp();
         // Test hook (off unless Pipeline:TestHookAnalysisDelay is set): holds the message unacknowledged for a while so that a
