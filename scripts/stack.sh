@@ -48,7 +48,7 @@ launch() {
     export QC__Storage__Backend=S3
     export QC__Storage__S3__ServiceUrl="$S3_URL" QC__Storage__S3__Bucket="$S3_BUCKET" QC__Storage__S3__Region="$S3_REGION"
     export QC__Storage__S3__AccessKey="$S3_ACCESS_KEY" QC__Storage__S3__SecretKey="$S3_SECRET_KEY" QC__Storage__S3__ForcePathStyle=true
-    export QC__Database__Provider=Postgres QC__Database__ConnectionString="$POSTGRES_CONNECTION"
+    export QC__Database__Provider=Postgres QC__Database__ConnectionString="Host=$POSTGRES_HOST;Port=$POSTGRES_PORT;Username=$POSTGRES_USER;Password=$POSTGRES_PASSWORD;Database=$POSTGRES_DB"
     export QC__Bus__Transport=RabbitMq QC__Bus__RabbitMq__Host="$RABBITMQ_HOST" QC__Bus__RabbitMq__Port="$RABBITMQ_PORT"
     export QC__Bus__RabbitMq__Username="$RABBITMQ_USER" QC__Bus__RabbitMq__Password="$RABBITMQ_PASSWORD"
     export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -81,7 +81,7 @@ start() {
   fi
   for svc in postgresql rabbitmq s3; do bash "$SERVICES" start "$svc" >/dev/null; done
   # shellcheck disable=SC1090
-  source "$QC_SERVICES_ENV"
+  source "$QC_SERVICES_ENV" 2>/dev/null # (POSTGRES_CONNECTION holds ';' and is not for bash: the parts are used)
 
   local dicom receiver w1 w2 api
   dicom=$(free_port); receiver=$(free_port); w1=$(free_port); w2=$(free_port); api=$(free_port)

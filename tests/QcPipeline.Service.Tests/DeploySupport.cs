@@ -52,15 +52,6 @@ internal static partial class DeploySupport
 
     // ---- configuration keys ----
 
-    /// <summary>Keys added by the S3 storage change (Storage:Backend and Storage:S3:*), merged in parallel with this
-    /// branch: the deploy files and docs/operations.md use them already. Once that change is in, the option records list
-    /// them too and this list only repeats them.</summary>
-    public static readonly string[] S3StorageKeys =
-    [
-        "Storage:Backend", "Storage:S3:ServiceUrl", "Storage:S3:Bucket", "Storage:S3:Region", "Storage:S3:AccessKey",
-        "Storage:S3:SecretKey", "Storage:S3:ForcePathStyle", "Storage:S3:Prefix", "Storage:S3:CreateBucket",
-    ];
-
     /// <summary>Sections owned by ASP.NET Core itself rather than by an option record of ours (README lists the two
     /// Logging keys people set).</summary>
     public static readonly string[] FrameworkSections = ["Logging:", "Kestrel:"];
@@ -119,7 +110,7 @@ internal static partial class DeploySupport
     public static string? Unknown(string key, ISet<string> optionKeys)
     {
         var normal = Normalize(key);
-        if (optionKeys.Contains(normal) || S3StorageKeys.Contains(normal, StringComparer.OrdinalIgnoreCase)) return null;
+        if (optionKeys.Contains(normal)) return null;
         if (FrameworkSections.Any(s => key.StartsWith(s, StringComparison.OrdinalIgnoreCase)) && key.Split(':').Length >= 2) return null;
         return $"{key} is not a configuration key of the service";
     }

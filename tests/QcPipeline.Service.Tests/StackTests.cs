@@ -38,7 +38,8 @@ public sealed class StackTests(ITestOutputHelper output)
 
             // Three studies: CT and MR by C-STORE, DR by STOW-RS.
             var dimse = Files("ct-water-200mm").Concat(Files("mr-uniform")).ToList();
-            var store = await Support.StoreScuAsync(int.Parse(stack["STACK_DICOM_PORT"]), dimse, callingAe: "CTSCANNER", timeout: TimeSpan.FromSeconds(120));
+            // The samples are RLE Lossless as written: -xr proposes it, so storescu sends them as they are.
+            var store = await Support.StoreScuAsync(int.Parse(stack["STACK_DICOM_PORT"]), dimse, callingAe: "CTSCANNER", timeout: TimeSpan.FromSeconds(120), options: ["-xr"]);
             Assert.True(store.ExitCode == 0, store.All);
             Assert.Equal(dimse.Count, Support.StoreResponses(store.All).Count(r => r.Value == "Success"));
             using (var http = new HttpClient { BaseAddress = new Uri(stack["STACK_RECEIVER_URL"]) })
