@@ -130,6 +130,20 @@ public abstract partial class QcGaugesContract
         text = await ScrapeAsync(svc);
         Assert.Equal(1, Value(text, "qc_test_passed", "device=\"station:CT09\",test=\"ct-water\""));
     }
+
+    [Fact]
+    public async Task The_gauges_are_rebuilt_in_the_background_every_refresh_interval()
+    {
+        await using var svc = await StartAsync("--Metrics:QcRefreshInterval=00:00:01");
+        var store = svc.Services.GetRequiredService<ResultStore>();
+        var dev = await store.ResolveDeviceAsync(new DeviceIdentity(null, "CT10", null));
+        await ScrapeAsync(svc);
+        await store.RecordAsync(new ResultWrite(Guid.NewGuid(), "1.2.3", "1.2.3.10", dev.Id, Water(1.0, Verdict.Pass), 1, "quiet", TimeSpan.Zero));
+        // No one calls RefreshAsync: the background loop picks the result up within an interval or two.
+        var text = await SeriesAssemblyScenarios.Eventually(() => ScrapeAsync(svc),
+            t => Value(t, "qc_test_passed", "device=\"station:CT10\",test=\"ct-water\"") == 1, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, Value(text, "qc_test_passed", "device=\"station:CT10\",test=\"ct-water\""));
+    }
 }
 
 public sealed class QcGaugesSqliteTests : QcGaugesContract

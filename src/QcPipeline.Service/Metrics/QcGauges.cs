@@ -15,8 +15,9 @@ public sealed record QcGaugeOptions
     /// <summary>Export the QC gauges from this process (the API role does; a receiver or worker need not).</summary>
     public bool QcGauges { get; init; } = true;
 
-    /// <summary>Scrapes within this long of the last rebuild are answered from it: many scrapers (Prometheus replicas, a
-    /// human with curl) cost the database one query set per interval.</summary>
+    /// <summary>The gauges are rebuilt from the database in the background every this long, and scrapes answer from the
+    /// latest rebuild (any number of scrapers cost one query set per interval, and a scrape does not wait for the database);
+    /// 0: rebuilt at every scrape instead.</summary>
     public TimeSpan QcRefreshInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Label compliance is the share of series checked in this window with no error finding.</summary>
@@ -94,10 +95,29 @@ public sealed class QcGauges : IDisposable
         foreach (var g in new[] { _metricValue, _limitMin, _limitMax, _passed, _lastRun, _lastPass, _due, _overdue, _compliance, _deviceInfo })
             _removers[g] = labels => g.RemoveLabelled(labels);
         _removers[_findings] = labels => _findings.RemoveLabelled(labels);
-        metrics.Registry.AddBeforeCollectCallback(RefreshIfStaleAsync);
+        metrics.Registry.AddBeforeCollectCallback(BeforeCollectAsync);
     }
 
     public void Dispose() => _refresh.Dispose();
+
+    /// <summary>Before each scrape: the gauges are rebuilt here only when they never were, or when every scrape must see the
+    /// database as it is (<c>QcRefreshInterval</c> 0). Otherwise the background loop (<see cref="KeepFreshAsync"/>) rebuilds
+    /// them every interval, so a scrape only writes what is there: its time does not grow with the results database.</summary>
+    private Task BeforeCollectAsync(CancellationToken ct) =>
+        _everRefreshed && _options.QcRefreshInterval > TimeSpan.Zero ? Task.CompletedTask : RefreshIfStaleAsync(ct);
+
+    /// <summary>Rebuilds the gauges at start and then every <c>QcRefreshInterval</c>, until <paramref name="ct"/> ends.</summary>
+    internal async Task KeepFreshAsync(CancellationToken ct)
+    {
+        if (_options.QcRefreshInterval <= TimeSpan.Zero) return;
+        while (!ct.IsCancellationRequested)
+        {
+            try { await RefreshIfStaleAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            try { await Task.Delay(_options.QcRefreshInterval, ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
 
     private async Task RefreshIfStaleAsync(CancellationToken ct)
     {
@@ -272,15 +292,21 @@ public static class QcGaugesServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Creates the gauges at start (they hook into the registry when constructed) when enabled.</summary>
-    private sealed class QcGaugesActivator(IServiceProvider services, IOptions<QcGaugeOptions> options) : IHostedService
+    /// <summary>Creates the gauges at start (they hook into the registry when constructed) when enabled, and keeps them
+    /// rebuilt from the database every <c>Metrics:QcRefreshInterval</c>.</summary>
+    private sealed class QcGaugesActivator(IServiceProvider services, IOptions<QcGaugeOptions> options) : BackgroundService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        public override Task StartAsync(CancellationToken cancellationToken)
         {
             if (options.Value.QcGauges) _ = services.GetRequiredService<QcGauges>();
-            return Task.CompletedTask;
+            return base.StartAsync(cancellationToken);
         }
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            if (!options.Value.QcGauges) return;
+            await Task.Yield();
+            await services.GetRequiredService<QcGauges>().KeepFreshAsync(stoppingToken).ConfigureAwait(false);
+        }
     }
 }
