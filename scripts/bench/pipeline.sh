@@ -200,7 +200,7 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
     # CPU seconds the worker processes used (user + system, from /proc), start-up included: CPU per series shows whether
     # one analysis at a time really keeps a process on one core.
     cpu=""; tck=$(getconf CLK_TCK)
-    for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"; cpu="$cpu${cpu:+ + }$(python3 -c "f=open('/proc/$pid/stat').read().rsplit(')',1)[1].split(); print(f'{int(f[11]) / $tck:.1f} user {int(f[12]) / $tck:.1f} sys')")"; done
+    for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"; cpu="$cpu${cpu:+ + }$(python3 -c "f=open('/proc/$pid/stat').read().rsplit(')',1)[1].split(); print(f'{int(f[11]) / $tck:.1f} user {int(f[12]) / $tck:.1f} sys {int(f[7]) // 1000}k faults')")"; done
     RATE[$workers]=$(python3 -c "print(f'{$SERIES / $span * 60:.1f}')")
     echo "round $round, $workers worker process(es): $SERIES series in ${span} s = ${RATE[$workers]} series/min (series per worker: $per_worker; worker CPU s: $cpu; mean analysis ${analysis} ms; PostgreSQL + RabbitMQ CPU ${peers} s)"
     stop_all
