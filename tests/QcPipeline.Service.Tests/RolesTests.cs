@@ -122,6 +122,30 @@ public sealed class RolesTests
         Assert.Contains(typeof(OutboxDispatcher), HostedServices(receiver));
     }
 
+    [Fact]
+    public async Task An_unreachable_database_at_start_stops_with_exit_code_3_and_one_clear_line()
+    {
+        var dir = Support.NewTempDir("qcnodb");
+        try
+        {
+            // A loopback port nobody listens on.
+            var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            await using var svc = ChildService.Start(dir, ["--Http:Urls=http://127.0.0.1:0", "--Dicom:Port=0", "--Database:Provider=Postgres",
+                $"--Database:ConnectionString=Host=127.0.0.1;Port={port};Username=qc;Password=qc;Database=qc;Timeout=3"]);
+            Assert.Equal(3, await svc.WaitExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("start-up failed: the database is unreachable", svc.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", svc.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Service started", svc.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Support.TryDeleteDir(dir);
+        }
+    }
+
     [Theory]
     [InlineData("--roles=receiver,bogus", "Service:Roles has an unknown role 'bogus'")]
     [InlineData("--Service:Roles=", "Service:Roles is empty")]
