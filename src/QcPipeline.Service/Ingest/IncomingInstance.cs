@@ -294,22 +294,22 @@ public sealed class IncomingInstance : IAsyncDisposable
                 _service.Logger.LogDebug(ex, "Index commit failure detail");
                 return Reject(DicomStatus.OutOfResources, "index failure", IngestFailure.Other);
             }
-            switch (commit.Kind)
-            {
-                case IndexCommitKind.Updated:
-                    if (commit.PreviousPath is { } old && old != e.Path) IngestService.TryDelete(_service.Paths.FullPath(old));
-                    return Done(IngestOutcome.Replaced, e);
-                case IndexCommitKind.Unchanged:
-                    return Done(IngestOutcome.Duplicate, e);
-                default:
-                    return Done(IngestOutcome.Stored, e);
-            }
+            if (commit is { Kind: IndexCommitKind.Updated, PreviousPath: { } old } && old != e.Path) IngestService.TryDelete(_service.Paths.FullPath(old));
+            return Committed(commit.Kind, e);
         }
         finally
         {
             gate.Release();
         }
     }
+
+    /// <summary>The outcome of an index commit: a replaced instance, a duplicate, or a new one.</summary>
+    private IngestResult Committed(IndexCommitKind kind, IndexEntry e) => Done(kind switch
+    {
+        IndexCommitKind.Updated => IngestOutcome.Replaced,
+        IndexCommitKind.Unchanged => IngestOutcome.Duplicate,
+        _ => IngestOutcome.Stored,
+    }, e);
 
     /// <summary>The same steps against the object store, under the UID's lock: duplicate check (the object's own SHA-256
     /// metadata, as the local path checks the file's bytes), upload (PutObject returns only when the store holds the whole
@@ -343,16 +343,8 @@ public sealed class IncomingInstance : IAsyncDisposable
                 _service.Logger.LogDebug(ex, "Index commit failure detail");
                 return Reject(DicomStatus.OutOfResources, "index failure", IngestFailure.Other);
             }
-            switch (commit.Kind)
-            {
-                case IndexCommitKind.Updated:
-                    if (commit.PreviousPath is { } old && old != e.Path) await TryDeleteObjectAsync(store, old).ConfigureAwait(false);
-                    return Done(IngestOutcome.Replaced, e);
-                case IndexCommitKind.Unchanged:
-                    return Done(IngestOutcome.Duplicate, e);
-                default:
-                    return Done(IngestOutcome.Stored, e);
-            }
+            if (commit is { Kind: IndexCommitKind.Updated, PreviousPath: { } old } && old != e.Path) await TryDeleteObjectAsync(store, old).ConfigureAwait(false);
+            return Committed(commit.Kind, e);
         }
         finally
         {

@@ -186,19 +186,14 @@ public sealed class QcGauges : IDisposable
             var findings = (await db.LabelFindings.GroupBy(f => new { f.DeviceId, f.RuleId }).Select(g => new { g.Key.DeviceId, g.Key.RuleId, Count = g.Count() })
                 .ToListAsync(ct).ConfigureAwait(false)).Select(f => (f.DeviceId, f.RuleId, f.Count)).ToList();
             // Test plans, when the schedule is part of this service: due and overdue come from them, by the schedule's rule
-            // (TestPlans.Effective, TestPlans.Due) over the plan rows and the last passes read above, rather than through
-            // ITestDueStatus, whose own pass over every result would be a second one per scrape.
-            var due = new List<TestDueStatus>();
+            // (TestDueStatusService.Statuses) over the plan rows and the last passes read above, rather than through
+            // ITestDueStatus, whose own pass over every result would be a second one per rebuild.
+            List<TestDueStatus> due = [];
             if (_services.GetService<ITestDueStatus>() is not null)
             {
                 var plans = (await db.TestPlans.AsNoTracking().ToListAsync(ct).ConfigureAwait(false)).ToLookup(p => p.DeviceId);
-                foreach (var d in devices)
-                    foreach (var t in TestPlans.Effective(d.Modality, [.. plans[d.Id]]).Where(t => t.Enabled))
-                    {
-                        DateTimeOffset? passed = lastPass.TryGetValue((d.Id, t.Test), out var p) && p <= now ? p : null;
-                        var (dueAt, overdue) = TestPlans.Due(t.Frequency, passed, d.FirstSeenAt, now);
-                        due.Add(new TestDueStatus(d.Id, t.Test, t.Frequency.Nominal, null, passed, null, dueAt, overdue));
-                    }
+                due = TestDueStatusService.Statuses(devices.Select(d => (d.Id, d.Modality, d.FirstSeenAt)), plans,
+                    (device, test) => (null, lastPass.TryGetValue((device, test), out var p) && p <= now ? p : null, null), now);
             }
             return new Snapshot(devices, latest, lastPass, due, compliance, findings);
         }

@@ -29,17 +29,28 @@ public sealed class TestDueStatusService(IDbContextFactory<ResultsDbContext> fac
                 }).ToListAsync(ct).ConfigureAwait(false))
                 .ToDictionary(s => (s.DeviceId, s.Profile));
 
-            var list = new List<TestDueStatus>();
-            foreach (var d in devices.OrderBy(d => d.Id))
-            {
-                foreach (var t in TestPlans.Effective(d.Modality, [.. rows[d.Id]]).Where(t => t.Enabled))
-                {
-                    stats.TryGetValue((d.Id, t.Test), out var s);
-                    var (due, overdue) = TestPlans.Due(t.Frequency, s?.LastPass, d.FirstSeenAt, now);
-                    list.Add(new TestDueStatus(d.Id, t.Test, t.Frequency.Nominal, s?.LastRun, s?.LastPass, s?.LastVerdict, due, overdue));
-                }
-            }
-            return list;
+            return Statuses(devices.OrderBy(d => d.Id).Select(d => (d.Id, d.Modality, d.FirstSeenAt)), rows,
+                (device, test) => stats.TryGetValue((device, test), out var s) ? (s.LastRun, s.LastPass, s.LastVerdict) : default, now);
         }
+    }
+
+    /// <summary>The due status of every enabled test of each device's effective plan, given the plan rows and, per device
+    /// and test, the last run, last pass and last verdict as of <paramref name="now"/>: the schedule's one rule, also used
+    /// by the QC gauges over the results they have read already.</summary>
+    internal static List<TestDueStatus> Statuses(IEnumerable<(long Id, string? Modality, DateTimeOffset FirstSeenAt)> devices,
+        ILookup<long, TestPlanRecord> plans, Func<long, string, (DateTimeOffset? LastRun, DateTimeOffset? LastPass, string? LastVerdict)> last,
+        DateTimeOffset now)
+    {
+        var list = new List<TestDueStatus>();
+        foreach (var d in devices)
+        {
+            foreach (var t in TestPlans.Effective(d.Modality, [.. plans[d.Id]]).Where(t => t.Enabled))
+            {
+                var s = last(d.Id, t.Test);
+                var (due, overdue) = TestPlans.Due(t.Frequency, s.LastPass, d.FirstSeenAt, now);
+                list.Add(new TestDueStatus(d.Id, t.Test, t.Frequency.Nominal, s.LastRun, s.LastPass, s.LastVerdict, due, overdue));
+            }
+        }
+        return list;
     }
 }
