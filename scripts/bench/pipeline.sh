@@ -5,17 +5,26 @@
 #       latency = its last result's AnalyzedAt - the commit time of its last instance (Series.LastInstanceAt), both taken
 #       by the service; RUNS runs, one worker; p50, p95, max. Goal: p95 <= quiet period + 1 s.
 #   (b) scaling: SERIES series of SLICES slices (CPU-bound CT water analyses) are stored and claimed with no worker running
-#       (their commands wait in the worker queue), then 1, resp. 2, worker processes are started; throughput = SERIES /
-#       (last AnalyzedAt - first analysis start), so process start-up is not counted. Each worker is a 1-CPU worker, as in
+#       (their commands wait in the worker queue), then 1, resp. 2, worker processes are started; throughput = the series
+#       started after every worker has finished WARMUP series / (last AnalyzedAt - that moment): steady state, as a
+#       long-running worker sees it, without process start-up and JIT warm-up. (The figure from the first analysis on,
+#       warm-up included, is printed too.) Each worker is a 1-CPU worker, as in
 #       a container with a 1-CPU limit: pinned to its own core with taskset (worker N on core N-1), so .NET sees one
 #       processor (workstation GC, no parallel GC threads on the other core), and Bus:ConcurrentMessageLimit=1,
 #       Bus:PrefetchCount=1. Unpinned, one worker process already uses both cores of this machine during its garbage
 #       collections (server GC), and a second process has no core left to add. Goal: ratio >= 1.6.
-# Instance files are written without fsync (Storage:Fsync=false): the receive path has its own benchmarks.
+# Instance files are written without fsync (Storage:Fsync=false): the receive path has its own benchmarks. In (b) they
+# are flushed (sync) before the workers start, as a service with fsync on would have them.
 #
-# Usage: scripts/bench/pipeline.sh [RUNS] [SERIES] [SLICES]     (default 20 60 50)
+# Usage: scripts/bench/pipeline.sh [RUNS] [SERIES] [SLICES]     (default 20 96 50)
 #        QUIET=00:00:02 SWEEP=00:00:01 scripts/bench/pipeline.sh  quiet period and sweep interval (defaults: 2 s, the service's)
 #        PART=latency|scaling                                    only one part
+#        KEEP=1                                                  keep the work folder (the services' logs) afterwards
+#        PERF=DIR                                                scaling: a perf CPU profile of each worker in DIR
+#                                                                (perf report -i DIR/rR-wW-PID.data; JIT symbols from
+#                                                                DOTNET_PerfMapEnabled=1, /tmp/perf-PID.map)
+#        WARMUP=24                                               scaling: series each worker analyses before the
+#                                                                measured window opens (JIT tier-up; see below)
 #        ROUNDS=3                                                scaling: rounds of (1 worker, 2 workers), one after the
 #                                                                other; the ratio reported is the median of the rounds'
 #                                                                ratios (this shared VM's speed drifts between minutes)
@@ -23,12 +32,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 RUNS="${1:-20}"
-SERIES="${2:-60}"
+SERIES="${2:-96}"
 SLICES="${3:-50}"
 QUIET="${QUIET:-00:00:02}"
 SWEEP="${SWEEP:-}"
 PART="${PART:-all}"
 ROUNDS="${ROUNDS:-3}"
+WARMUP="${WARMUP:-24}"
 WORK="$(mktemp -d -t qc-pipe-XXXXXX)"
 chmod 755 "$WORK" # the PostgreSQL cluster runs as the postgres user when we are root
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -38,7 +48,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   bash "$ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [ -n "${KEEP:-}" ]; then echo "kept $WORK (logs: $WORK/*.log)" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -74,7 +84,8 @@ launch() {
   HTTP=$(free_port); DICOM_PORT=$(free_port)
   local sweep=(); [ -n "$SWEEP" ] && sweep=("--Pipeline:SweepInterval=$SWEEP")
   local pin=(); [ -n "${CPU:-}" ] && pin=(taskset -c "$CPU")
-  "${pin[@]}" dotnet "$SERVICE_DLL" --roles "$roles" --Storage:DataPath="$DATA" --Storage:Fsync=false \
+  local perfmap=(); [ -n "${PERF:-}" ] && perfmap=(env DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0)
+  "${pin[@]}" "${perfmap[@]}" dotnet "$SERVICE_DLL" --roles "$roles" --Storage:DataPath="$DATA" --Storage:Fsync=false \
     --Dicom:Port="$DICOM_PORT" --Http:Urls="http://127.0.0.1:$HTTP" \
     --Database:Provider=Postgres --Database:ConnectionString="Host=$POSTGRES_HOST;Port=$POSTGRES_PORT;Username=$POSTGRES_USER;Password=$POSTGRES_PASSWORD;Database=$DB" \
     --Bus:Transport=RabbitMq --Bus:RabbitMq:Host="$RABBITMQ_HOST" --Bus:RabbitMq:Port="$RABBITMQ_PORT" --Bus:RabbitMq:VirtualHost="$VHOST" \
@@ -180,6 +191,10 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
       sleep 0.1
     done
     stop_all # the receiver: the workers get the machine to themselves
+    # The receiver wrote the files without fsync (Storage:Fsync=false, to prepare faster); a service with the default
+    # Storage:Fsync=true has them on disk before it acknowledges them. Flushed now, or the kernel's writeback of ~25 MB per
+    # series (ext4 allocates the blocks then) runs during the measured span and takes the second core from the workers.
+    dirty_kb=$(awk '/^Dirty:/ {print $2}' /proc/meminfo); t0=$(now); sync; echo "  sync before the workers: ${dirty_kb} kB dirty, $(python3 -c "print(f'{$(now) - $t0:.1f}')") s"
     # The workers are launched together (their start-up is not in the measured span anyway).
     started=()
     for w in $(seq 1 "$workers"); do
@@ -188,11 +203,21 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
     done
     for s in "${started[@]}"; do IFS=: read -r pid http log <<<"$s"; ready "$pid" "$http" "$log"; done
     peers0=$(peer_cpu)
+    PERFS=()
+    if [ -n "${PERF:-}" ]; then # a CPU profile of each worker over the measured span (perf record, software clock)
+      mkdir -p "$PERF"
+      for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"
+        perf record -q -F 499 -e cpu-clock -g -p "$pid" -o "$PERF/r$round-w$workers-$pid.data" >/dev/null 2>&1 & PERFS+=("$!")
+        cp -f "/tmp/perf-$pid.map" "$PERF/" 2>/dev/null || true
+      done
+    fi
     for _ in $(seq 1 3000); do
       [ "$(q "SELECT count(*) FROM \"Series\" WHERE \"State\" = 'analyzed'")" = "$SERIES" ] && break
-      sleep 0.2
+      sleep 1 # the figures come from the service's own timestamps; polling less often leaves the CPU to the workers
     done
     [ "$(q "SELECT count(*) FROM \"Series\" WHERE \"State\" = 'analyzed'")" = "$SERIES" ] || { echo "not every series was analysed" >&2; exit 1; }
+    for p in "${PERFS[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    if [ -n "${PERF:-}" ]; then for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"; cp -f "/tmp/perf-$pid.map" "$PERF/" 2>/dev/null || true; done; fi
     peers=$(python3 -c "print(f'{$(peer_cpu) - $peers0:.1f}')")
     analysis=$(q "SELECT round(avg(d)::numeric, 0) FROM (SELECT max(\"DurationMs\") AS d FROM \"Results\" GROUP BY \"ClaimId\") x")
     span=$(q "SELECT extract(epoch FROM max(\"AnalyzedAt\") - min(\"AnalyzedAt\" - make_interval(secs => \"DurationMs\" / 1000))) FROM \"Results\"")
@@ -201,9 +226,21 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
     # one analysis at a time really keeps a process on one core.
     cpu=""; tck=$(getconf CLK_TCK)
     for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"; cpu="$cpu${cpu:+ + }$(python3 -c "f=open('/proc/$pid/stat').read().rsplit(')',1)[1].split(); print(f'{int(f[11]) / $tck:.1f} user {int(f[12]) / $tck:.1f} sys {int(f[7]) // 1000}k faults')")"; done
-    RATE[$workers]=$(python3 -c "print(f'{$SERIES / $span * 60:.1f}')")
-    echo "round $round, $workers worker process(es): $SERIES series in ${span} s = ${RATE[$workers]} series/min (series per worker: $per_worker; worker CPU s: $cpu; mean analysis ${analysis} ms; PostgreSQL + RabbitMQ CPU ${peers} s)"
+    cold=$(python3 -c "print(f'{$SERIES / $span * 60:.1f}')")
+    # Steady state: the window starts when every worker has finished WARMUP series (its JIT has tiered up: a fresh .NET
+    # process runs its first analyses in unoptimised, instrumented code, which costs each new process the same fixed
+    # time and so weighs twice as much when each worker has half the series); it counts the series started inside it.
+    IFS='|' read -r wcount wspan wmean < <(q "WITH c AS (SELECT \"ClaimId\", min(\"Worker\") AS w, max(\"AnalyzedAt\") AS e,
+        min(\"AnalyzedAt\" - make_interval(secs => \"DurationMs\" / 1000)) AS s, max(\"DurationMs\") AS d FROM \"Results\" GROUP BY \"ClaimId\"),
+      r AS (SELECT *, row_number() OVER (PARTITION BY w ORDER BY e) AS n FROM c),
+      t AS (SELECT max(e) AS t0 FROM r WHERE n = $WARMUP)
+      SELECT count(*), extract(epoch FROM max(e) - (SELECT t0 FROM t)), round(avg(d)::numeric, 0) FROM r WHERE s >= (SELECT t0 FROM t)")
+    [ "${wcount:-0}" -ge 10 ] || { echo "too few series after the warm-up ($wcount): raise SERIES or lower WARMUP" >&2; exit 1; }
+    RATE[$workers]=$(python3 -c "print(f'{$wcount / $wspan * 60:.1f}')")
+    echo "round $round, $workers worker process(es): after $WARMUP warm-up series per worker, $wcount series in ${wspan} s = ${RATE[$workers]} series/min, mean analysis ${wmean} ms"
+    echo "    (all $SERIES series from the first analysis, warm-up included: ${span} s = $cold series/min, mean analysis ${analysis} ms; series per worker: $per_worker; worker CPU s, start-up included: $cpu; PostgreSQL + RabbitMQ CPU ${peers} s)"
     stop_all
+    rm -rf "$DATA" # its instance files (several GB with large SERIES and SLICES)
   done
   RATIOS+=("$(python3 -c "print(f'{${RATE[2]} / ${RATE[1]}:.2f}')")")
   echo "round $round: 2 workers / 1 worker = ${RATIOS[-1]}"

@@ -31,6 +31,14 @@ if (args is ["--read-all", var folder, ..])
     Console.WriteLine($"files={files.Length} header-only={header.TotalMilliseconds:F1}ms whole={whole.TotalMilliseconds:F1}ms elements={count} checksum={sum}");
     return 0;
 }
+if (args is ["--analyze-loop", var loopDir, var loopSeconds, ..])
+{
+    // The worker's analysis (SeriesAnalyzer: header scan + decode + phantom analyses) of the series folders under loopDir, one
+    // after the other, in one process for loopSeconds; prints series/s and the process's CPU, GCs and page faults. Run it
+    // pinned alone and two at once (scripts/bench/analysis-pair.sh) to tell the analysis's own scaling from the pipeline's.
+    AnalyzeLoop.Run(loopDir, double.Parse(loopSeconds, System.Globalization.CultureInfo.InvariantCulture));
+    return 0;
+}
 if (args is ["--ct-analysis", ..])
 {
     // Thread CPU time per call (robust on a shared, loaded machine) and wall time; see CtAnalysisBenchmarks.

@@ -45,6 +45,29 @@ public sealed class SeriesAnalyzerTests
     }
 
     [Fact]
+    public void Pixel_arrays_reused_from_earlier_series_give_the_same_results_as_fresh_ones()
+    {
+        // One pool for every series, as in a worker: each series decodes into arrays the previous one (another modality,
+        // other sizes and values) left behind. Its results must be the ones a pool-less analyzer computes.
+        var pool = new FrameBufferPool(512L * 1024 * 1024);
+        var pooled = new SeriesAnalyzer(SeriesRouting.Default, pool);
+        var fresh = new SeriesAnalyzer(SeriesRouting.Default, new FrameBufferPool(0));
+        string[] order = ["dr-flat", "ct-water-200mm", "mr-uniform", "ct-water-200mm", "dr-flat", "mr-uniform", "ct-water-200mm"];
+        foreach (var name in order)
+        {
+            var input = Sample(name);
+            var expected = fresh.Analyze(input, fresh.Scan(input), LimitSet.Default);
+            var actual = pooled.Analyze(input, pooled.Scan(input), LimitSet.Default);
+            Assert.Equal(Describe(expected), Describe(actual));
+            // The series' arrays are back in the pool for the next one.
+            Assert.True(pool.RetainedBytes > 0, name);
+        }
+
+        static string Describe(SeriesAnalysis a) => string.Join("\n", a.Results.Select(r =>
+            $"{r.Profile} {r.Verdict} " + string.Join(" ", r.Metrics.Select(m => $"{m.Name}={m.Value?.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}"))));
+    }
+
+    [Fact]
     public void DR_and_MR_samples_get_their_analyses_and_every_series_gets_label_checks()
     {
         var analyzer = new SeriesAnalyzer(SeriesRouting.Default);

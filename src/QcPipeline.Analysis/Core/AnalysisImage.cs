@@ -47,11 +47,26 @@ public sealed record AnalysisImage
     /// <summary>Builds the image from a dataset (decoding compressed pixel data through the toolkit's codecs).</summary>
     /// <exception cref="DicomPixelDataException">no usable pixel data</exception>
     /// <exception cref="NotSupportedException">pixel data in a syntax we cannot decode</exception>
-    public static AnalysisImage FromDicom(DicomFile file, int frame = 0)
+    public static AnalysisImage FromDicom(DicomFile file, int frame = 0) => FromDicom(file, frame, null);
+
+    /// <summary>As <see cref="FromDicom(DicomFile, int)"/>, with the pixel array from <paramref name="pool"/> (its exact
+    /// length, Rows × Columns): the caller returns it to the pool once the image is no longer used.</summary>
+    public static AnalysisImage FromDicom(DicomFile file, int frame, FrameBufferPool? pool)
     {
+        ArgumentNullException.ThrowIfNull(file);
         var ds = file.Dataset;
         var pixels = DicomPixelData.Create(ds);
-        var values = pixels.GetModalityFrame(frame, file.TransferSyntax);
+        int count = checked(pixels.Rows * pixels.Columns);
+        var values = pool?.Rent(count) ?? new float[count];
+        try
+        {
+            pixels.ReadModalityFrame(frame, file.TransferSyntax, values);
+        }
+        catch
+        {
+            pool?.Return(values);
+            throw;
+        }
         double? spacingY = null, spacingX = null;
         var spacing = ds.GetDoubles(DicomTags.PixelSpacing);
         if (spacing.Length < 2) spacing = ds.GetDoubles(DicomTags.ImagerPixelSpacing);

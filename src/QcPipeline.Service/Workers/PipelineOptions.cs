@@ -23,6 +23,11 @@ public sealed record PipelineOptions
     /// <summary>Run the sweeper in this process: true or false; not set: wherever the receiver role runs.</summary>
     public bool? SweeperEnabled { get; init; }
 
+    /// <summary>Most memory (MB) a worker keeps between series for decoded pixel arrays, reused by the next series instead
+    /// of allocated anew (<see cref="QcPipeline.Analysis.FrameBufferPool"/>); 0 keeps none. A 100-slice 512 × 512 CT series
+    /// uses 100 MB.</summary>
+    public int FrameBufferPoolMegabytes { get; init; } = 256;
+
     /// <summary>Test hook, off by default: each analysis waits this long before it starts, so that a test can kill a worker
     /// in the middle of one. Never set it in production.</summary>
     public TimeSpan TestHookAnalysisDelay { get; init; } = TimeSpan.Zero;
@@ -69,6 +74,7 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
         if (!Within(o.OutboxPublishTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10))) errors.Add($"{s}:OutboxPublishTimeout must be 100 ms to 10 min, not {o.OutboxPublishTimeout}");
         if (o.OutboxMinBackoff <= TimeSpan.Zero || o.OutboxMaxBackoff < o.OutboxMinBackoff || o.OutboxMaxBackoff > TimeSpan.FromHours(1))
             errors.Add($"{s}:OutboxMinBackoff must be positive and at most OutboxMaxBackoff (at most 1 hour)");
+        if (o.FrameBufferPoolMegabytes is < 0 or > 65_536) errors.Add($"{s}:FrameBufferPoolMegabytes must be 0-65536, not {o.FrameBufferPoolMegabytes}");
         if (!Within(o.TestHookAnalysisDelay, TimeSpan.Zero, TimeSpan.FromMinutes(10))) errors.Add($"{s}:TestHookAnalysisDelay must be 0 to 10 min, not {o.TestHookAnalysisDelay}");
         if (!Within(o.OutboxRetention, TimeSpan.Zero, TimeSpan.FromDays(30))) errors.Add($"{s}:OutboxRetention must be 0 to 30 days, not {o.OutboxRetention}");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -24,8 +24,11 @@ public sealed record SeriesAnalysis(SeriesHeaderScan Scan, SeriesCheckResult Lab
 /// <summary>Reads a series from the instance store, routes it (<see cref="SeriesRouting"/>), runs the label and integrity
 /// checks on every series and the phantom analyses of its route (<see cref="ProfileRouter"/>). CPU and file reads only:
 /// the caller stores the outcome.</summary>
-public sealed class SeriesAnalyzer(SeriesRouting routing)
+public sealed class SeriesAnalyzer(SeriesRouting routing, FrameBufferPool? frames = null)
 {
+    // Without a pool (tests, tools): a small one, so that a series' arrays are still reused by the next.
+    private readonly FrameBufferPool _frames = frames ?? new FrameBufferPool(64L * 1024 * 1024);
+
     /// <summary>Headers only (no pixel data): route, device and the label-check input.</summary>
     public SeriesHeaderScan Scan(SeriesInput input, CancellationToken ct = default)
     {
@@ -66,40 +69,52 @@ public sealed class SeriesAnalyzer(SeriesRouting routing)
             // Where each image came from (instance and frame): the router reorders images, so this is by reference.
             var sources = new Dictionary<AnalysisImage, ResultImage>(ReferenceEqualityComparer.Instance);
             var warnings = new List<string>();
-            foreach (var path in input.Files)
+            try
             {
-                ct.ThrowIfCancellationRequested();
-                try
+                foreach (var path in input.Files)
                 {
-                    var file = DicomFile.Open(path);
-                    if (!file.Dataset.Contains(DicomTags.PixelData)) continue;
-                    int frames = Math.Max(1, DicomPixelData.Create(file.Dataset).NumberOfFrames);
-                    for (int f = 0; f < frames; f++)
+                    ct.ThrowIfCancellationRequested();
+                    try
                     {
-                        var image = AnalysisImage.FromDicom(file, f);
-                        images.Add(image);
-                        if (image.SopInstanceUid is { Length: > 0 } sop) sources[image] = new ResultImage(sop, f);
+                        // The file's bytes in a pooled buffer, returned at the end of this iteration: the image keeps only
+                        // its decoded pixels (from the frame pool) and strings.
+                        using var file = DicomFile.Open(path, PooledWhole);
+                        if (!file.Dataset.Contains(DicomTags.PixelData)) continue;
+                        int frameCount = Math.Max(1, DicomPixelData.Create(file.Dataset).NumberOfFrames);
+                        for (int f = 0; f < frameCount; f++)
+                        {
+                            var image = AnalysisImage.FromDicom(file, f, _frames);
+                            images.Add(image);
+                            if (image.SopInstanceUid is { Length: > 0 } sop) sources[image] = new ResultImage(sop, f);
+                        }
+                    }
+                    catch (Exception ex) when (ex is IOException or DicomFormatException or DicomPixelDataException or NotSupportedException or InvalidDataException)
+                    {
+                        warnings.Add($"{Path.GetFileName(path)}: not analysed ({ex.GetType().Name})");
                     }
                 }
-                catch (Exception ex) when (ex is IOException or DicomFormatException or DicomPixelDataException or NotSupportedException or InvalidDataException)
+                foreach (var profile in scan.Route.Profiles)
                 {
-                    warnings.Add($"{Path.GetFileName(path)}: not analysed ({ex.GetType().Name})");
+                    ct.ThrowIfCancellationRequested();
+                    foreach (var routed in ProfileRouter.Analyze(images, profile, limits))
+                    {
+                        var r = routed.Result;
+                        results.Add(warnings.Count == 0 ? r : r with { Warnings = [.. r.Warnings, .. warnings] });
+                        // All or nothing: a set with an image of no SOP Instance UID cannot be indexed by frame.
+                        resultImages.Add(routed.Set.Images.All(sources.ContainsKey) ? routed.Set.Images.Select(i => sources[i]).ToArray() : []);
+                    }
                 }
             }
-            foreach (var profile in scan.Route.Profiles)
+            finally
             {
-                ct.ThrowIfCancellationRequested();
-                foreach (var routed in ProfileRouter.Analyze(images, profile, limits))
-                {
-                    var r = routed.Result;
-                    results.Add(warnings.Count == 0 ? r : r with { Warnings = [.. r.Warnings, .. warnings] });
-                    // All or nothing: a set with an image of no SOP Instance UID cannot be indexed by frame.
-                    resultImages.Add(routed.Set.Images.All(sources.ContainsKey) ? routed.Set.Images.Select(i => sources[i]).ToArray() : []);
-                }
+                // The results hold numbers and UIDs, never pixel arrays: the arrays go back for the next series.
+                foreach (var image in images) _frames.Return(image.Pixels);
             }
         }
         return new SeriesAnalysis(scan, labels, results, resultImages);
     }
+
+    private static readonly DicomReadOptions PooledWhole = new() { UsePooledBuffer = true };
 
     private static string? Value(DicomDataset ds, string keyword)
     {

@@ -1,3 +1,4 @@
+using QcPipeline.Analysis;
 using Microsoft.Extensions.Options;
 
 namespace QcPipeline.Service.Workers;
@@ -24,7 +25,8 @@ public static class WorkersServiceCollectionExtensions
             var file = sp.GetRequiredService<IOptions<RoutingOptions>>().Value.File;
             return string.IsNullOrWhiteSpace(file) ? SeriesRouting.Default : SeriesRouting.Load(file);
         });
-        services.AddSingleton<SeriesAnalyzer>();
+        services.AddSingleton(sp => new SeriesAnalyzer(sp.GetRequiredService<SeriesRouting>(),
+            new FrameBufferPool(sp.GetRequiredService<IOptions<PipelineOptions>>().Value.FrameBufferPoolMegabytes * 1024L * 1024)));
         services.AddSingleton<WorkerMetrics>();
         services.AddHostedService<Metrics.MetricsActivator<WorkerMetrics>>();
         return services;

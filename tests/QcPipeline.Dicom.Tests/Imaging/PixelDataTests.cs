@@ -1,4 +1,5 @@
 using QcPipeline.Dicom.Imaging;
+using QcPipeline.Dicom.IO;
 
 namespace QcPipeline.Dicom.Tests.Imaging;
 
@@ -27,6 +28,52 @@ public class PixelDataTests
         var result = new float[p.Rows * p.Columns];
         p.ToModalityValues(p.GetNativeFrame(frame).Span, result, frame, normalize);
         return result;
+    }
+
+    [Fact]
+    public void A_frame_read_into_a_reused_buffer_overwrites_every_value_and_matches_a_fresh_read()
+    {
+        var ds = Image(2, 3, 16, 12, 11, 1);
+        ds.AddOrUpdate(new DicomTag(0x00281052), DicomVR.DS, "-1024");
+        ds.AddOrUpdate(PixelData, DicomVR.OW, new ushort[] { 0x0FFF, 0x0800, 0x07FF, 1, 2, 3 });
+        var p = DicomPixelData.Create(ds);
+        var dirty = Enumerable.Repeat(12345f, 8).ToArray(); // a buffer left by another image, longer than this frame
+        p.ReadModalityFrame(0, TransferSyntax.ExplicitVRLittleEndian, dirty);
+        var fresh = p.GetModalityFrame(0, TransferSyntax.ExplicitVRLittleEndian);
+        Assert.Equal(fresh, dirty[..6]);
+        Assert.Equal(new float[] { -1025, -3072, 1023, -1023, -1022, -1021 }, fresh);
+        Assert.Equal(12345f, dirty[6]); // nothing past the frame is touched
+        Assert.Throws<ArgumentException>(() => p.ReadModalityFrame(0, TransferSyntax.ExplicitVRLittleEndian, new float[5]));
+    }
+
+    [Theory]
+    [InlineData(16, 15, 0, "1", "0")]
+    [InlineData(16, 15, 1, "1", "-1024")]
+    [InlineData(12, 11, 1, "1", "-1024")]
+    [InlineData(12, 11, 0, "0.5", "-1000.25")]
+    [InlineData(12, 15, 0, "1", "0")]
+    [InlineData(10, 13, 1, "2.5", "7")]
+    [InlineData(14, 13, 1, "0.000123", "3.3")]
+    public void Sixteen_bit_frames_convert_every_pixel_exactly_as_the_definition_says(int bitsStored, int highBit, int pixelRep, string slope, string intercept)
+    {
+        // 1,000 random words (overlay garbage in the unused bits included): 992 go through the 16-wide path, the tail one by one.
+        const int n = 1000;
+        var ds = Image(1, n, 16, bitsStored, highBit, pixelRep);
+        ds.AddOrUpdate(new DicomTag(0x00281053), DicomVR.DS, slope);
+        ds.AddOrUpdate(new DicomTag(0x00281052), DicomVR.DS, intercept);
+        var rng = new Random(bitsStored * 100 + highBit * 10 + pixelRep);
+        var words = Enumerable.Range(0, n).Select(_ => (ushort)rng.Next(0, 65536)).ToArray();
+        ds.AddOrUpdate(PixelData, DicomVR.OW, words);
+        float fs = (float)double.Parse(slope, System.Globalization.CultureInfo.InvariantCulture);
+        float fi = (float)double.Parse(intercept, System.Globalization.CultureInfo.InvariantCulture);
+        int shift = highBit + 1 - bitsStored;
+        var expected = words.Select(w =>
+        {
+            long v = (w >> shift) & ((1L << bitsStored) - 1);
+            if (pixelRep == 1 && v >= 1L << (bitsStored - 1)) v -= 1L << bitsStored; // two's complement in Bits Stored bits
+            return v * fs + fi;
+        }).ToArray();
+        Assert.Equal(expected, Modality(ds));
     }
 
     [Fact]
