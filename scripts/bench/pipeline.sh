@@ -16,7 +16,7 @@
 # Instance files are written without fsync (Storage:Fsync=false): the receive path has its own benchmarks. In (b) they
 # are flushed (sync) before the workers start, as a service with fsync on would have them.
 #
-# Usage: scripts/bench/pipeline.sh [RUNS] [SERIES] [SLICES]     (default 20 96 50)
+# Usage: scripts/bench/pipeline.sh [RUNS] [SERIES] [SLICES]     (default 20 120 100)
 #        QUIET=00:00:02 SWEEP=00:00:01 scripts/bench/pipeline.sh  quiet period and sweep interval (defaults: 2 s, the service's)
 #        PART=latency|scaling                                    only one part
 #        KEEP=1                                                  keep the work folder (the services' logs) afterwards
@@ -32,8 +32,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 RUNS="${1:-20}"
-SERIES="${2:-96}"
-SLICES="${3:-50}"
+SERIES="${2:-120}"
+SLICES="${3:-100}"
 QUIET="${QUIET:-00:00:02}"
 SWEEP="${SWEEP:-}"
 PART="${PART:-all}"
@@ -124,9 +124,12 @@ copy_series() {
   dcmodify -nb -q -m "(0020,000D)=$study" -m "(0020,000E)=$series" -gin "$2"/*.dcm
 }
 
-echo "generating a ${SLICES}-slice and a 100-slice CT water phantom series (qc phantom ct-water) in $WORK"
-$QC phantom ct-water --slices 100 -o "$WORK/ct100" --seed 11 >/dev/null
-mkdir -p "$WORK/ctN"; ls "$WORK/ct100"/*.dcm | sort | head -n "$SLICES" | xargs -I{} cp {} "$WORK/ctN/"
+GEN=$(( SLICES > 100 ? SLICES : 100 )) # the latency series has 100 slices; the scaling series are its first SLICES
+echo "generating a ${GEN}-slice CT water phantom series (qc phantom ct-water) in $WORK"
+$QC phantom ct-water --slices "$GEN" -o "$WORK/ctgen" --seed 11 >/dev/null
+mkdir -p "$WORK/ct100" "$WORK/ctN"
+ls "$WORK/ctgen"/*.dcm | sort | head -n 100 | xargs -I{} cp {} "$WORK/ct100/"
+ls "$WORK/ctgen"/*.dcm | sort | head -n "$SLICES" | xargs -I{} cp {} "$WORK/ctN/"
 
 # CPU seconds used so far by the PostgreSQL and RabbitMQ processes (user + system).
 peer_cpu() {
