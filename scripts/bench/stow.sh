@@ -4,12 +4,17 @@
 #   qcpipe   our service: POST /dicom-web/studies (fsync + atomic rename + index commit before the response)
 #   orthanc  Orthanc from Debian with its DICOMweb plugin: POST /dicom-web/studies
 #   qcpipe-nofsync  the service with Storage:Fsync=false (only with RECEIVERS=...: what the fsyncs cost)
-# each with a fresh data folder. Each receiver first gets one untimed warm-up body (50 other instances): the figures are
-# steady-state throughput, as a long-running service sees it, not .NET's first-call JIT compilation.
+# each with a fresh data folder. Each client is one curl process that posts its bodies one after the other on one
+# kept-alive connection. Each receiver first gets an untimed warm-up (C clients at once, one body of 50 other instances
+# each) and a 2 s pause: the figures are steady-state throughput, as a long-running service sees it, not .NET's JIT
+# compilation (until 2026-12-03: one curl process per body, and a warm-up of one body from one client).
 # Prints instances/s per receiver, the ratio, and the service's peak resident memory.
 #
 # Usage: scripts/bench/stow.sh [N] [BATCH] [C]      (default 1000 50 4)
 #        RECEIVERS=qcpipe scripts/bench/stow.sh       only some receivers (RECEIVERS=none: none, e.g. with BIG=1)
+#        PERF=FILE scripts/bench/stow.sh              a system-wide perf CPU profile of the timed window (receivers, curl,
+#                                                     kernel) in FILE.RECEIVER (perf report -i ...; .NET symbols from
+#                                                     DOTNET_PerfMapEnabled=1, which the script sets for the service)
 #        BIG=1 scripts/bench/stow.sh                  also: 4 clients each posting one ~1 GB body (2000 images) to the
 #                                                     service, chunked; prints its peak memory
 set -euo pipefail
@@ -20,6 +25,7 @@ C="${3:-4}"
 RECEIVERS="${RECEIVERS:-qcpipe orthanc}"
 WORK="$(mktemp -d -t qc-stow-XXXXXX)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if [ -n "${PERF:-}" ]; then export DOTNET_PerfMapEnabled=1; fi
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -60,8 +66,8 @@ PY
 echo "generating $N CT images and bodies of $BATCH for $C clients in $WORK"
 $BENCH --generate-ct "$WORK/in" "$N" 0
 make_bodies "$WORK/in" "$WORK/body" "$BATCH" "$C"
-$BENCH --generate-ct "$WORK/warm" 50 900000
-make_bodies "$WORK/warm" "$WORK/warmbody" 50 1
+$BENCH --generate-ct "$WORK/warm" $((50 * C)) 900000
+make_bodies "$WORK/warm" "$WORK/warmbody" 50 "$C"
 BYTES=$(du -cb "$WORK"/in/*.dcm | tail -1 | cut -f1)
 echo "files: $N, $((BYTES / 1000000)) MB, bodies: $(find "$WORK/body" -name '*.mpr' | wc -l)"
 
@@ -99,16 +105,24 @@ JSON
   PIDS+=("$RPID")
 }
 
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; } # user, system (clock ticks) of a process
+
 stop_receiver() { kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; }
 
-post_all() { # DIR URL LOG [chunked]
-  local dir=$1 url=$2 log=$3 extra=()
+post_all() { # DIR URL LOG [chunked]: one curl process per client, posting its bodies one after the other on one
+  # kept-alive connection, as a forwarding PACS does (one process per body would add a process start-up per body to the
+  # clients' share of the two cores)
+  local dir=$1 url=$2 log=$3 extra=() args=() b name
   [ "${4:-}" = chunked ] && extra=(-H "Transfer-Encoding: chunked")
   for b in "$dir"/*.mpr; do
-    code=$(curl -sS -o "$log.resp" -w '%{http_code}' -X POST -H "Content-Type: $CT" -H "Accept: application/dicom+json" \
-      "${extra[@]}" -T "$b" "$url") || code=curl-failed
-    echo "$(basename "$b") $code" >>"$log"
-    [ "$code" = 200 ] || { echo "POST $(basename "$b") answered $code" >&2; head -c 400 "$log.resp" >&2 || true; echo >&2; }
+    name=$(basename "$b")
+    [ ${#args[@]} -eq 0 ] || args+=(--next)
+    args+=(-sS -o "$log.$name.resp" -w "$name %{http_code}\n" -X POST -H "Content-Type: $CT" -H "Accept: application/dicom+json"
+      "${extra[@]}" -T "$b" "$url")
+  done
+  curl "${args[@]}" >>"$log" || true
+  awk '$2 != 200' "$log" | while read -r name code; do
+    echo "POST $name answered $code" >&2; head -c 400 "$log.$name.resp" >&2 2>/dev/null || true; echo >&2
   done
 }
 
@@ -116,17 +130,26 @@ declare -A RATE
 [ "$RECEIVERS" = none ] && RECEIVERS=""
 for r in $RECEIVERS; do
   data="$WORK/$r"; start_receiver "$r" "$data"
-  post_all "$WORK/warmbody/0" "$URL" "$data.warm.log"
+  # Warm-up: C clients at once, one body of 50 other instances each, then a pause for the JIT's background tier-up.
+  wl=(); for k in $(seq 0 $((C - 1))); do post_all "$WORK/warmbody/$k" "$URL" "$data.warm$k.log" & wl+=($!); done
+  for p in "${wl[@]}"; do wait "$p"; done
+  sleep 2
+  cpu0=$(cpu_ticks "$RPID"); perf_pid=""
+  if [ -n "${PERF:-}" ]; then perf record -q -F 499 -g -a -o "$PERF.$r" >/dev/null 2>&1 & perf_pid=$!; sleep 0.5; fi
   t0=$(now); cl=()
   for k in $(seq 0 $((C - 1))); do post_all "$WORK/body/$k" "$URL" "$data.client$k.log" & cl+=($!); done
   for p in "${cl[@]}"; do wait "$p"; done
   t1=$(now); ms=$(( (t1 - t0) / 1000000 ))
+  cpu1=$(cpu_ticks "$RPID")
+  [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; }
   ok=$(cat "$data".client*.log | awk '$2 == 200' | wc -l)
-  [ "$(awk '$2 == 200' "$data.warm.log" | wc -l)" = 1 ] || echo "$r: the warm-up request failed" >&2
+  [ "$(cat "$data".warm*.log | awk '$2 == 200' | wc -l)" = "$C" ] || echo "$r: a warm-up request failed" >&2
   hwm=""; [ "${r%-nofsync}" = qcpipe ] && hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "peak RSS %d MB", $2/1024}')
   stop_receiver
   RATE[$r]=$(awk -v n="$N" -v ms="$ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')
-  printf "%-8s %d clients, batches of %d: %6d ms  %5s inst/s  requests answered 200: %d  %s\n" "$r" "$C" "$BATCH" "$ms" "${RATE[$r]}" "$ok" "$hwm"
+  cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$N" -v hz="$(getconf CLK_TCK)" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "CPU per instance %.2f ms (%.2f user, %.2f system)", ((y[1]-x[1])+(y[2]-x[2])) * 1000 / hz / n, (y[1]-x[1]) * 1000 / hz / n, (y[2]-x[2]) * 1000 / hz / n }')
+  printf "%-8s %d clients, batches of %d: %6d ms  %5s inst/s  requests answered 200: %d  %s  %s\n" "$r" "$C" "$BATCH" "$ms" "${RATE[$r]}" "$ok" "$cpu" "$hwm"
   rm -rf "$data"
 done
 if [ -n "${RATE[qcpipe]:-}" ] && [ -n "${RATE[orthanc]:-}" ]; then
