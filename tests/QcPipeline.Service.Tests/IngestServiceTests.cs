@@ -160,4 +160,24 @@ public sealed class IngestServiceTests : IAsyncLifetime
         Assert.Equal(row.Sha256, Assert.Single(Support.Rows(_svc.DbPath)).Sha256);
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ds)), row.Sha256);
     }
+
+    [Theory]
+    [InlineData(128, 128)]
+    [InlineData(300, 128)]
+    [InlineData(127, 127)]
+    public void A_client_identity_is_cut_to_the_index_column(int length, int kept)
+    {
+        var name = new string('k', length);
+        var r = new IngestRequest(IngestSource.Stow, null, null, null, "", true) { Client = name };
+        Assert.Equal(name[..kept], r.Client);
+        Assert.True(r.Client!.Length <= IngestRequest.ClientMaxLength);
+    }
+
+    [Fact]
+    public void A_cut_client_identity_never_ends_in_half_a_surrogate_pair()
+    {
+        var name = new string('k', 127) + "\U0001F600" + "tail"; // the emoji's high surrogate is character 128
+        var r = new IngestRequest(IngestSource.Stow, null, null, null, "", true) { Client = name };
+        Assert.Equal(new string('k', 127), r.Client);
+    }
 }

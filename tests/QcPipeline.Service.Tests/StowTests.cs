@@ -521,5 +521,15 @@ public sealed class StowTests(ITestOutputHelper output)
         Assert.Equal(200, a.Status);
         Assert.Equal($"https://pacs.example.org/qc/dicom-web/studies/{study}/series/{series}/instances/{sop}", Assert.Single(a.Stored).Url);
         Assert.Equal($"https://pacs.example.org/qc/dicom-web/studies/{study}", a.StudyUrl);
+
+        // QIDO-RS and WADO-RS metadata hand out the same base (a viewer behind the proxy follows these URLs).
+        using var qido = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"dicom-web/studies/{study}/series/{series}/instances"));
+        Assert.Equal($"https://pacs.example.org/qc/dicom-web/studies/{study}/series/{series}/instances/{sop}",
+            qido.RootElement[0].GetProperty("00081190").GetProperty("Value")[0].GetString());
+        using var metadata = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"dicom-web/studies/{study}/series/{series}/instances/{sop}/metadata"));
+        var bulk = metadata.RootElement[0].EnumerateObject().Select(p => p.Value).Where(v => v.TryGetProperty("BulkDataURI", out _))
+            .Select(v => v.GetProperty("BulkDataURI").GetString()).ToList();
+        Assert.NotEmpty(bulk);
+        Assert.All(bulk, u => Assert.StartsWith("https://pacs.example.org/qc/dicom-web/studies/", u, StringComparison.Ordinal));
     }
 }

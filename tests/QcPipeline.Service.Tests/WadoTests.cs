@@ -233,6 +233,46 @@ public sealed class DicomWebReadCorsTests
     }
 
     [Fact]
+    public async Task DicomWebRead_cors_with_authentication_required_answers_the_preflight_and_needs_the_key_on_the_request()
+    {
+        const string key = "viewer-key-0123456789abcdef";
+        await using var svc = await InProcessService.StartAsync(extraArgs:
+        [
+            "--DicomWeb:CorsOrigins:0=http://viewer.example:3000", "--Http:Auth:Mode=Required",
+            "--Http:Auth:ApiKeys:0:Name=ohif", $"--Http:Auth:ApiKeys:0:Key={key}", "--Http:Auth:ApiKeys:0:Scopes:0=read",
+        ]);
+        using var http = svc.CreateHttpClient();
+        // A browser's preflight carries no credentials: it must pass, or the viewer never sends its real request.
+        using (var pre = new HttpRequestMessage(HttpMethod.Options, "/dicom-web/studies"))
+        {
+            pre.Headers.Add("Origin", "http://viewer.example:3000");
+            pre.Headers.Add("Access-Control-Request-Method", "GET");
+            pre.Headers.Add("Access-Control-Request-Headers", "authorization,accept");
+            using var rsp = await http.SendAsync(pre);
+            Assert.True(rsp.IsSuccessStatusCode, rsp.StatusCode.ToString());
+            Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
+            Assert.Contains("authorization", rsp.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.OrdinalIgnoreCase);
+        }
+        using (var anonymous = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
+        {
+            anonymous.Headers.Add("Origin", "http://viewer.example:3000");
+            using var rsp = await http.SendAsync(anonymous);
+            Assert.Equal(HttpStatusCode.Unauthorized, rsp.StatusCode);
+            // With the CORS header, so the viewer can read the 401 and ask for a login instead of a network error.
+            Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        }
+        using (var withKey = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
+        {
+            // OHIF sends it as an Authorization header (requestOptions.auth or a token from its OIDC login).
+            withKey.Headers.Add("Origin", "http://viewer.example:3000");
+            withKey.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key);
+            using var rsp = await http.SendAsync(withKey);
+            Assert.Equal(HttpStatusCode.OK, rsp.StatusCode);
+            Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        }
+    }
+
+    [Fact]
     public async Task DicomWebRead_a_malformed_cors_origin_fails_the_start()
     {
         var ex = await Assert.ThrowsAnyAsync<Exception>(async () =>

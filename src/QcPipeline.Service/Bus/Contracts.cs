@@ -32,7 +32,7 @@ public sealed record AnalyzeSeries(
     DateTimeOffset RequestedAt);
 
 /// <summary>Event: a result was stored for a series and profile.</summary>
-/// <param name="Verdict">pass, fail or error.</param>
+/// <param name="Verdict">pass, fail or inconclusive.</param>
 public sealed record QcResultRecorded(
     long ResultId,
     string SeriesInstanceUid,

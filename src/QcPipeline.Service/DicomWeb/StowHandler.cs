@@ -10,9 +10,10 @@ using QcPipeline.Service.Metrics;
 namespace QcPipeline.Service.DicomWeb;
 
 /// <summary>One STOW-RS request (PS3.18 §10.5): the multipart/related body is read as a stream with ASP.NET's
-/// <see cref="MultipartReader"/>; each part goes straight through the ingest path (<see cref="IngestService"/>: temp file,
-/// checks, fsync, rename, index commit) before the next is read, so neither the body nor a part is ever held in memory,
-/// and an instance is listed as stored only after its <see cref="IncomingInstance.CompleteAsync"/> said so.</summary>
+/// <see cref="MultipartReader"/>; each part streams into the ingest path (<see cref="IngestService"/>: temp file), and its
+/// completion (checks, fsync, rename, index commit) runs while the next parts are read, up to <see cref="CompletionWindow"/>
+/// at once. Neither the body nor a part is ever held in memory, and an instance is listed as stored only after its
+/// <see cref="IncomingInstance.CompleteAsync"/> said so; the answer is written after every completion has ended.</summary>
 /// <remarks>MultipartReader meets the requirements: it streams each section, bounds the header block
 /// (<c>HeadersLengthLimit</c>, which also bounds the preamble before the first boundary) and the header count, and reports
 /// a body that ends before the closing delimiter as an <see cref="IOException"/>. The per-part limit is counted here, not

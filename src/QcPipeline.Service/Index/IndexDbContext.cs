@@ -150,7 +150,7 @@ public abstract class IndexDbContext(DbContextOptions options) : DbContext(optio
             e.Property(x => x.Sha256).HasMaxLength(64);
             e.Property(x => x.Source).HasMaxLength(16);
             e.Property(x => x.CallingAe).HasMaxLength(16);
-            e.Property(x => x.Client).HasMaxLength(128);
+            e.Property(x => x.Client).HasMaxLength(Ingest.IngestRequest.ClientMaxLength);
             foreach (var (name, max) in IndexAttributes.MaxLengths) e.Property(name).HasMaxLength(max);
             // The searched keys (QIDO-RS): study, then series level.
             e.HasIndex(x => x.StudyDate);

@@ -17,8 +17,20 @@ public sealed record IngestRequest(
     string TransferSyntaxUid,
     bool InputIsPart10 = false)
 {
-    /// <summary>Who sent it over HTTP: the API key's name or the JWT subject (STOW-RS); null for DIMSE (see <see cref="CallingAe"/>).</summary>
-    public string? Client { get; init; }
+    /// <summary>The longest <see cref="Client"/> kept (the index column's length).</summary>
+    public const int ClientMaxLength = 128;
+
+    /// <summary>Who sent it over HTTP: the API key's name or the JWT subject (STOW-RS); null for DIMSE (see <see cref="CallingAe"/>).
+    /// Cut to <see cref="ClientMaxLength"/> characters: a JWT subject or key name can be longer than the index column, and
+    /// PostgreSQL would refuse the whole commit.</summary>
+    public string? Client
+    {
+        get => _client;
+        init => _client = value is { Length: > ClientMaxLength }
+            ? value[..(char.IsHighSurrogate(value[ClientMaxLength - 1]) ? ClientMaxLength - 1 : ClientMaxLength)]
+            : value;
+    }
+    private readonly string? _client;
 
     /// <summary>STOW-RS <c>/studies/{StudyInstanceUID}</c>: the instance must belong to this study, checked before anything
     /// becomes visible (failure <see cref="IngestStatus.StudyInstanceUidMismatch"/>).</summary>

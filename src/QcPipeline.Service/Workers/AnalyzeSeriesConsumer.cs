@@ -14,7 +14,8 @@ namespace QcPipeline.Service.Workers;
 
 /// <summary>Analyses one series: reads its instances from the index and the store, registers its device, runs the label
 /// checks and the phantom analyses of its route with the device's limits, keeps the results (once per claim: a
-/// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A failure throws:
+/// redelivered message writes nothing new) and publishes <see cref="QcResultRecorded"/> for each. A command whose claim
+/// is no longer the series' current one is skipped. A failure throws:
 /// the bus retries, then moves the message to the error queue.</summary>
 public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> index, IInstanceStore instances, SeriesAnalyzer analyzer,
     ResultStore store, WorkerMetrics metrics, TimeProvider time, IOptions<PipelineOptions> options, ILogger<AnalyzeSeriesConsumer> logger, ScheduleService? schedule = null) : IConsumer<AnalyzeSeries>
@@ -29,6 +30,17 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         var db = await index.CreateDbContextAsync(ct).ConfigureAwait(false);
         await using (db.ConfigureAwait(false))
         {
+            // A superseded claim does nothing: the series was claimed again since this command was written (its claim timed
+            // out while the broker or every worker was away, or a re-analysis was asked), and the newer command analyses it.
+            // Without this, a broker outage longer than Pipeline:ClaimTimeout would analyse the series once per claim.
+            var current = await db.Series.AsNoTracking().Where(s => s.SeriesInstanceUid == m.SeriesInstanceUid)
+                .Select(s => new { s.ClaimId }).FirstOrDefaultAsync(ct).ConfigureAwait(false);
+            if (current?.ClaimId is { } claimNow && claimNow != m.ClaimId)
+            {
+                logger.LogInformation("AnalyzeSeries {ClaimId}: superseded by a newer claim of the series ({CurrentClaimId}); nothing to do",
+                    m.ClaimId, claimNow);
+                return;
+            }
             rows = (await db.Instances.AsNoTracking().Where(i => i.SeriesInstanceUid == m.SeriesInstanceUid)
                 .Select(i => new { i.Path, i.CallingAe }).ToListAsync(ct).ConfigureAwait(false))
                 .Select(r => (r.Path, r.CallingAe)).ToList();
