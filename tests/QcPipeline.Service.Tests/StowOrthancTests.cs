@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using QcPipeline.Dicom.Tests.Network;
 using Xunit.Abstractions;
 
@@ -15,7 +17,7 @@ public sealed class StowOrthancTests(OrthancFixture orthanc, ITestOutputHelper o
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     [Fact]
-    public async Task Orthanc_sends_a_study_by_STOW_RS_and_every_instance_is_stored_once_unchanged()
+    public async Task Orthanc_sends_a_study_by_STOW_RS_chunked_and_every_instance_is_stored_once_unchanged()
     {
         var input = Support.NewTempDir("qcstoworth");
         try
@@ -31,7 +33,14 @@ public sealed class StowOrthancTests(OrthancFixture orthanc, ITestOutputHelper o
                 studyId = up.GetProperty("ParentStudy").GetString();
             }
 
-            await using var svc = await InProcessService.StartAsync();
+            // How each STOW-RS request arrived: Orthanc is told to send chunked, and the test checks that it did.
+            var framing = new System.Collections.Concurrent.ConcurrentQueue<(long? ContentLength, string TransferEncoding)>();
+            await using var svc = await InProcessService.StartAsync(null, app => app.Use(async (ctx, next) =>
+            {
+                if (HttpMethods.IsPost(ctx.Request.Method) && ctx.Request.Path.StartsWithSegments("/dicom-web/studies"))
+                    framing.Enqueue((ctx.Request.ContentLength, ctx.Request.Headers.TransferEncoding.ToString()));
+                await next();
+            }));
             var url = new Uri(svc.HttpBase, "dicom-web/").ToString();
             await orthanc.SendJson(HttpMethod.Put, "dicom-web/servers/qc", Json($$"""{ "Url": "{{url}}", "ChunkedTransfers": true }"""));
 
@@ -64,6 +73,9 @@ public sealed class StowOrthancTests(OrthancFixture orthanc, ITestOutputHelper o
                 Assert.Equal(await Support.DumpDatasetAsync(f.Path), await Support.DumpDatasetAsync(stored));
             }
             Assert.Empty(StowSupport.TempFiles(svc.DataPath));
+            Assert.NotEmpty(framing);
+            Assert.All(framing, f => Assert.True(f.ContentLength is null && f.TransferEncoding.Contains("chunked", StringComparison.OrdinalIgnoreCase),
+                $"Content-Length {f.ContentLength}, Transfer-Encoding '{f.TransferEncoding}'"));
             Assert.True(svc.Metrics.StowRequestsTotal.WithLabels("200").Value >= 1);
         }
         finally
