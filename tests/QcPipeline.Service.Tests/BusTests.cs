@@ -139,6 +139,7 @@ public sealed class BusTests(RabbitMqFixture rabbit)
         Assert.Equal(0, queues["always-failing"].Messages);
         Assert.Equal(1d, metrics.FaultsTotal.WithLabels("AnalyzeSeries").Value);
         Assert.Equal(0d, metrics.ConsumedTotal.WithLabels("AnalyzeSeries").Value);
+        Assert.Equal(2d, metrics.RetriesTotal.WithLabels("always-failing").Value); // each retry counted, on its endpoint
         await host.StopAsync();
     }
 

@@ -147,7 +147,8 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
     {
         await using var p = await PipelineProcesses.CreateAsync(services);
         var receiver = await p.StartAsync("receiver");
-        // Test hook: the first worker holds each message for a minute before analysing it, so the kill lands mid-analysis.
+        // Test hook: the first worker holds each message for a minute after it has read and analysed the series and stored its
+        // first result, so the kill lands mid-analysis, with part of the work written.
         var doomed = await p.StartAsync("worker", "--Pipeline:TestHookAnalysisDelay=00:01:00");
         await PipelineProcesses.WaitBusHealthyAsync(doomed, TimeSpan.FromSeconds(60));
         var files = Support.MakeCtFiles(p.Input, 5);
@@ -155,15 +156,21 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
 
         var inFlight = await Eventually(() => p.AnalyzeQueueAsync(), q => q.Unacked == 1, TimeSpan.FromSeconds(30));
         Assert.Equal((0L, 1L), inFlight); // delivered to the worker, not acknowledged
+        var partial = Assert.Single(await Eventually(() => p.ResultsAsync(), r => r.Count > 0, TimeSpan.FromSeconds(60)));
         doomed.Kill();
         await doomed.WaitExitAsync(TimeSpan.FromSeconds(10));
-        Assert.Empty(await p.ResultsAsync());
+        Assert.Equal(PipelineProcesses.InstanceName(doomed), partial.Worker);
+        Assert.Equal([partial.Id], (await p.ResultsAsync()).Select(r => r.Id));
+        Assert.Equal("claimed", Assert.Single(await p.SeriesAsync()).State); // not finished
         // RabbitMQ requeues what the dead connection had not acknowledged.
         Assert.Equal((1L, 0L), await Eventually(() => p.AnalyzeQueueAsync(), q => q.Ready == 1, TimeSpan.FromSeconds(20)));
 
         var survivor = await p.StartAsync("worker");
+        // The redelivery completes the claim: every profile once (the one stored before the kill is not written again), and
+        // the series is marked analysed, which the killed worker never reached.
         var results = await p.AssertAnalysedOnceAsync([files[0].SeriesUid], "ct-water", TimeSpan.FromSeconds(60));
-        Assert.All(results, r => Assert.Equal(PipelineProcesses.InstanceName(survivor), r.Worker));
+        Assert.Equal(partial.Id, Assert.Single(results, r => r.Profile == partial.Profile).Id);
+        Assert.All(results.Where(r => r.Id != partial.Id), r => Assert.Equal(PipelineProcesses.InstanceName(survivor), r.Worker));
         Assert.Equal("pass", Assert.Single(results, r => r.Profile == "ct-water").Verdict);
     }
 
@@ -171,7 +178,9 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
     public async Task A_database_restart_while_the_pipeline_works_loses_no_series_and_analyses_each_once()
     {
         await using var p = await PipelineProcesses.CreateAsync(services);
-        var (receiverStart, workerStart) = (p.StartAsync("receiver"), p.StartAsync("worker"));
+        // Test hook: the worker holds each analysis for 3 s after storing its first result, so the outage below lands in the
+        // middle of one (its remaining writes fail, and the bus retries the message with backoff until the database is back).
+        var (receiverStart, workerStart) = (p.StartAsync("receiver"), p.StartAsync("worker", "--Pipeline:TestHookAnalysisDelay=00:00:03"));
         var receiver = await receiverStart;
         var worker = await workerStart;
         int port = await receiver.WaitBoundAsync();
@@ -179,8 +188,10 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
 
         var before = Enumerable.Range(0, 3).Select(i => Support.MakeCtFiles(Path.Combine(p.Input, $"b{i}"), 10)).ToList();
         await StoreAllAsync(port, before.SelectMany(s => s).Select(f => f.Path));
-        // As soon as the first series is claimed (the others are being swept, dispatched, analysed), the database goes away.
-        await Eventually(() => p.SeriesAsync(), s => s.Any(x => x.State != "open"), TimeSpan.FromSeconds(30));
+        // As soon as the first result is stored (that analysis is held, the other series are being swept, dispatched or
+        // analysed), the database goes away.
+        await Eventually(() => p.ResultsAsync(), r => r.Count > 0, TimeSpan.FromSeconds(60));
+        Assert.Contains(await p.SeriesAsync(), x => x.State == "claimed");
         await services.Postgres.HaltAsync();
         var during = Support.MakeCtFiles(Path.Combine(p.Input, "during"), 5);
         string duringLog;
@@ -190,7 +201,7 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
             var store = await Support.StoreScuAsync(port, during.Select(f => f.Path), callingAe: "CTSCANNER", timeout: TimeSpan.FromSeconds(120));
             duringLog = store.All;
             output.WriteLine($"during the outage: {string.Join(", ", Support.StoreResponses(duringLog).Values.Distinct())}");
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await Task.Delay(TimeSpan.FromSeconds(5)); // longer than the held analysis: its next write meets the outage
         }
         finally
         {
@@ -206,6 +217,13 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
         string[] all = [.. before.Select(s => s[0].SeriesUid), during[0].SeriesUid, after[0].SeriesUid];
         await p.AssertAnalysedOnceAsync(all, "ct-water", Long);
         Assert.Equal(3 * 10 + 5 + 10, await p.InstanceCountAsync());
+        // The outage did hit an analysis in flight, and the bus's retries (not a reclaim) carried it through.
+        using (var http = new HttpClient { BaseAddress = worker.HttpBase })
+        {
+            var metrics = await http.GetStringAsync("/metrics");
+            var line = metrics.Split('\n').Single(l => l.StartsWith("qc_bus_consume_retries_total{endpoint=\"analyze-series\"}", StringComparison.Ordinal));
+            Assert.True(double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture) >= 1, line);
+        }
     }
 
     [Fact]

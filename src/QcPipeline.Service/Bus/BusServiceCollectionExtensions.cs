@@ -39,11 +39,17 @@ public static class BusServiceCollectionExtensions
                 h.MinimalFailureStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded;
             });
             configure?.Invoke(x);
-            x.AddConfigureEndpointsCallback((context, _, endpoint) =>
+            x.AddConfigureEndpointsCallback((context, name, endpoint) =>
             {
                 var o = context.GetRequiredService<IOptions<BusOptions>>().Value;
                 endpoint.ConcurrentMessageLimit = o.ConcurrentMessageLimit;
-                endpoint.UseMessageRetry(r => r.Exponential(o.RetryLimit, o.RetryMinInterval, o.RetryMaxInterval, o.RetryMinInterval));
+                var retries = new RetryObserver(context.GetRequiredService<BusMetrics>(),
+                    context.GetRequiredService<ILoggerFactory>().CreateLogger<RetryObserver>(), name);
+                endpoint.UseMessageRetry(r =>
+                {
+                    r.Exponential(o.RetryLimit, o.RetryMinInterval, o.RetryMaxInterval, o.RetryMinInterval);
+                    r.ConnectRetryObserver(retries);
+                });
                 if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit)
                 {
                     rabbit.PrefetchCount = o.PrefetchCount;

@@ -66,9 +66,6 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
         var ct = context.CancellationToken;
 
         var started = Stopwatch.GetTimestamp();
-        // Test hook (off unless Pipeline:TestHookAnalysisDelay is set): holds the message unacknowledged for a while so that a
-        // test can kill this worker in the middle of an analysis.
-        if (options.Value.TestHookAnalysisDelay > TimeSpan.Zero) await Task.Delay(options.Value.TestHookAnalysisDelay, ct).ConfigureAwait(false);
         var scan = analyzer.Scan(input, ct);
         // A series carrying a scheduled scan's accession number gets that scan's test, not the selector rules' guess.
         var scheduled = schedule is null ? null : await schedule.RouteAsync(scan.Attributes, ct).ConfigureAwait(false);
@@ -92,13 +89,21 @@ public sealed class AnalyzeSeriesConsumer(IDbContextFactory<IndexDbContext> inde
             if (created)
                 logger.LogInformation("Series analysed: device {DeviceId}, profile {Profile}, verdict {Verdict} ({ElapsedMs:F0} ms)",
                     device.Id, record.Profile, record.Verdict, elapsed.TotalMilliseconds);
+            if (i == 0) await TestHookAsync(ct).ConfigureAwait(false);
         }
+        if (analysis.Results.Count == 0) await TestHookAsync(ct).ConfigureAwait(false);
         await store.RecordFindingsAsync(m.ClaimId, m.SeriesInstanceUid, device.Id, analysis.Labels.Findings, scan.Headers.Instances.Count, ct).ConfigureAwait(false);
         if (scan.Unreadable.Count > 0)
             logger.LogWarning("AnalyzeSeries {ClaimId}: {Count} stored file(s) of the series could not be read", m.ClaimId, scan.Unreadable.Count);
         // No header readable: the route was chosen from nothing, so the kind is unknown, and retention keeps such a series.
         await MarkAnalyzedAsync(m, scan.Headers.Instances.Count == 0 ? null : scan.Route.IsQc, ct).ConfigureAwait(false);
     }
+
+    /// <summary>Test hook (off unless <c>Pipeline:TestHookAnalysisDelay</c> is set): holds the message unacknowledged in the
+    /// middle of its work (the files read and analysed, the first result stored, the rest, the findings and the series'
+    /// mark not yet), so that a test can kill this worker there.</summary>
+    private Task TestHookAsync(CancellationToken ct) =>
+        options.Value.TestHookAnalysisDelay > TimeSpan.Zero ? Task.Delay(options.Value.TestHookAnalysisDelay, ct) : Task.CompletedTask;
 
     /// <summary>Series assembly: the claim is done. Only while the series is still claimed by this claim: a series re-opened
     /// by a new instance meanwhile stays open (and is analysed again with all its instances). Records whether the series
