@@ -35,6 +35,14 @@ public sealed class AnalyzeSeriesConsumerTests
 
             var bus = svc.Services.GetRequiredService<IBusControl>();
             await bus.WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+            // A subscriber of the QcResultRecorded event, as an integration would connect one.
+            var recorded = new System.Collections.Concurrent.ConcurrentQueue<QcResultRecorded>();
+            var handle = bus.ConnectReceiveEndpoint("test-qc-result-recorded", e => e.Handler<QcResultRecorded>(c =>
+            {
+                recorded.Enqueue(c.Message);
+                return Task.CompletedTask;
+            }));
+            await handle.Ready;
             var claim = Guid.NewGuid();
             var command = new AnalyzeSeries(claim, files[0].StudyUid, files[0].SeriesUid, 3, "quiet", DateTimeOffset.UtcNow);
             await svc.Services.GetRequiredService<IPublishEndpoint>().Publish(command);
@@ -55,6 +63,13 @@ public sealed class AnalyzeSeriesConsumerTests
             var water = Assert.Single(results, r => r.Profile == "ct-water");
             Assert.Equal(("pass", 3, claim, device.Id), (water.Verdict, water.InstanceCount, water.ClaimId, water.DeviceId));
             Assert.Contains(water.Metrics, x => x.Name == "ct.water_hu" && x.Value is > -6 and < 6);
+            // One QcResultRecorded per stored result, naming it (references only, no pixel data).
+            await Eventually(() => Task.FromResult(recorded.Count), n => n >= results.Count, TimeSpan.FromSeconds(30));
+            var events = recorded.ToList();
+            Assert.Equal(results.Select(r => r.Id).Order(), events.Select(e => e.ResultId).Order());
+            var waterEvent = Assert.Single(events, e => e.ResultId == water.Id);
+            Assert.Equal((files[0].SeriesUid, "serial:SIM-0001", "ct-water", "pass", water.AlgorithmVersion),
+                (waterEvent.SeriesInstanceUid, waterEvent.DeviceId, waterEvent.Profile, waterEvent.Verdict, waterEvent.AlgorithmVersion));
 
             // The same command delivered again (at-least-once): no new rows.
             await svc.Services.GetRequiredService<IPublishEndpoint>().Publish(command);

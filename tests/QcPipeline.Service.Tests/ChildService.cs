@@ -52,14 +52,16 @@ public sealed partial class ChildService : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
         var m = Bound().Match(line);
         if (m.Success) _port.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        // Never throw here: this runs on the output reader's thread, where an exception ends the test host. (A JSON console
+        // line used to end the URL with its closing quote: "Invalid port specified".)
         m = Started().Match(line);
-        if (m.Success) _started.TrySetResult((m.Groups[1].Value, new Uri(m.Groups[2].Value.Split(';')[0])));
+        if (m.Success && Uri.TryCreate(m.Groups[2].Value.Split(';')[0], UriKind.Absolute, out var http)) _started.TrySetResult((m.Groups[1].Value, http));
     }
 
     [GeneratedRegex(@"DICOM listener bound on [^ ]+:(\d+) ")]
     private static partial Regex Bound();
 
-    [GeneratedRegex(@"Service started: roles ([a-z,]+); HTTP (\S+)")]
+    [GeneratedRegex(@"Service started: roles ([a-z,]+); HTTP ([^\s""\\]+)")]
     private static partial Regex Started();
 
     /// <summary>Waits for the line the service logs when every part of its roles has started (a worker has no DICOM port to
