@@ -118,6 +118,34 @@ public class QidoTests(DicomWebReadFixture f)
     }
 
     [Fact]
+    public async Task Qido_series_and_instance_searches_take_the_study_keys_and_page()
+    {
+        static HashSet<string?> Set(IEnumerable<string?> v) => [.. v];
+        // Series level, across studies: Modality, a StudyDate range, AccessionNumber.
+        Assert.Equal([f.SeriesB1], Values(await GetJsonArrayAsync(f.Http, "/dicom-web/series?Modality=MR"), SeriesUidTag));
+        Assert.Equal(Set([f.SeriesB1, f.SeriesB2]), Set(Values(await GetJsonArrayAsync(f.Http, "/dicom-web/series?StudyDate=20251201-20251231"), SeriesUidTag)));
+        Assert.Equal([f.SeriesA], Values(await GetJsonArrayAsync(f.Http, "/dicom-web/series?AccessionNumber=ACC-A1"), SeriesUidTag));
+        Assert.Empty(Values(await GetJsonArrayAsync(f.Http, "/dicom-web/series?StudyDate=20200101-20201231"), SeriesUidTag));
+        // Instance level.
+        Assert.Equal([f.SingleFrameSop], Values(await GetJsonArrayAsync(f.Http, "/dicom-web/instances?Modality=OT"), SopUidTag));
+        Assert.Equal(Set(f.StudyAFiles.Select(x => (string?)x.SopInstanceUid)),
+            Set(Values(await GetJsonArrayAsync(f.Http, "/dicom-web/instances?StudyDate=20260315"), SopUidTag)));
+        Assert.Equal(Set([f.MultiFrameSop, f.SingleFrameSop]),
+            Set(Values(await GetJsonArrayAsync(f.Http, "/dicom-web/instances?AccessionNumber=ACC-B1"), SopUidTag)));
+        // Paging the 5 instances: pages of 2 cover each once.
+        var pages = new List<string?>();
+        foreach (var offset in new[] { 0, 2, 4 })
+        {
+            var page = Values(await GetJsonArrayAsync(f.Http, $"/dicom-web/instances?limit=2&offset={offset}"), SopUidTag);
+            Assert.Equal(offset == 4 ? 1 : 2, page.Count);
+            pages.AddRange(page);
+        }
+        Assert.Equal(5, Set(pages).Count);
+        var series = Values(await GetJsonArrayAsync(f.Http, "/dicom-web/series?limit=1&offset=1"), SeriesUidTag);
+        Assert.Single(series);
+    }
+
+    [Fact]
     public async Task Qido_includefield_by_keyword_by_tag_and_all()
     {
         var plain = await GetJsonArrayAsync(f.Http, $"/dicom-web/studies/{f.StudyA}/series");
