@@ -21,6 +21,17 @@ public sealed class AnalyzeSeriesConsumerTests
         }
     }
 
+    /// <summary>Three CT water images stored by storescu (calling AE CTSCANNER), and the bus once it is healthy.</summary>
+    private static async Task<(List<Support.TestInstance> Files, IBusControl Bus)> StoreThreeCtImagesAsync(InProcessService svc, string input)
+    {
+        var files = Support.MakeCtFiles(input, 3);
+        var store = await Support.StoreScuAsync(svc.DicomPort, files.Select(f => f.Path), callingAe: "CTSCANNER");
+        Assert.True(store.ExitCode == 0, store.All);
+        var bus = svc.Services.GetRequiredService<IBusControl>();
+        await bus.WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+        return (files, bus);
+    }
+
     [Fact]
     public async Task A_stored_CT_water_series_is_analysed_once_per_claim()
     {
@@ -29,12 +40,7 @@ public sealed class AnalyzeSeriesConsumerTests
         await using var svc = await InProcessService.StartAsync(null, "--Pipeline:SweeperEnabled=false");
         try
         {
-            var files = Support.MakeCtFiles(input, 3);
-            var store = await Support.StoreScuAsync(svc.DicomPort, files.Select(f => f.Path), callingAe: "CTSCANNER");
-            Assert.True(store.ExitCode == 0, store.All);
-
-            var bus = svc.Services.GetRequiredService<IBusControl>();
-            await bus.WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+            var (files, bus) = await StoreThreeCtImagesAsync(svc, input);
             // A subscriber of the QcResultRecorded event, as an integration would connect one.
             var recorded = new System.Collections.Concurrent.ConcurrentQueue<QcResultRecorded>();
             var handle = bus.ConnectReceiveEndpoint("test-qc-result-recorded", e => e.Handler<QcResultRecorded>(c =>
@@ -98,11 +104,7 @@ public sealed class AnalyzeSeriesConsumerTests
         await using var svc = await InProcessService.StartAsync(null, "--Pipeline:SweeperEnabled=false");
         try
         {
-            var files = Support.MakeCtFiles(input, 3);
-            var store = await Support.StoreScuAsync(svc.DicomPort, files.Select(f => f.Path), callingAe: "CTSCANNER");
-            Assert.True(store.ExitCode == 0, store.All);
-            var bus = svc.Services.GetRequiredService<IBusControl>();
-            await bus.WaitForHealthStatus(BusHealthStatus.Healthy, TimeSpan.FromSeconds(30));
+            var (files, bus) = await StoreThreeCtImagesAsync(svc, input);
 
             // The series' current claim is "newer"; "older" is a command written before it (e.g. before a claim timeout
             // during a broker outage) and delivered late.

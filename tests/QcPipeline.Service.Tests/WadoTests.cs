@@ -202,20 +202,26 @@ public sealed class WadoTests(DicomWebReadFixture f)
 /// <summary>CORS for a viewer on another origin, when configured.</summary>
 public sealed class DicomWebReadCorsTests
 {
+    /// <summary>A browser's CORS preflight for a GET with Authorization and Accept headers, from <paramref name="origin"/>:
+    /// answered with success, that origin, and the Authorization header allowed.</summary>
+    private static async Task AssertPreflightAllowedAsync(HttpClient http, string origin)
+    {
+        using var pre = new HttpRequestMessage(HttpMethod.Options, "/dicom-web/studies");
+        pre.Headers.Add("Origin", origin);
+        pre.Headers.Add("Access-Control-Request-Method", "GET");
+        pre.Headers.Add("Access-Control-Request-Headers", "authorization,accept");
+        using var rsp = await http.SendAsync(pre);
+        Assert.True(rsp.IsSuccessStatusCode, rsp.StatusCode.ToString());
+        Assert.Equal(origin, rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("authorization", rsp.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task DicomWebRead_cors_allows_the_configured_origin_only()
     {
         await using var svc = await InProcessService.StartAsync(extraArgs: ["--DicomWeb:CorsOrigins:0=http://viewer.example:3000"]);
         using var http = svc.CreateHttpClient();
-        using (var pre = new HttpRequestMessage(HttpMethod.Options, "/dicom-web/studies"))
-        {
-            pre.Headers.Add("Origin", "http://viewer.example:3000");
-            pre.Headers.Add("Access-Control-Request-Method", "GET");
-            pre.Headers.Add("Access-Control-Request-Headers", "authorization,accept");
-            using var rsp = await http.SendAsync(pre);
-            Assert.True(rsp.IsSuccessStatusCode, rsp.StatusCode.ToString());
-            Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
-        }
+        await AssertPreflightAllowedAsync(http, "http://viewer.example:3000");
         using (var get = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
         {
             get.Headers.Add("Origin", "http://viewer.example:3000");
@@ -243,16 +249,7 @@ public sealed class DicomWebReadCorsTests
         ]);
         using var http = svc.CreateHttpClient();
         // A browser's preflight carries no credentials: it must pass, or the viewer never sends its real request.
-        using (var pre = new HttpRequestMessage(HttpMethod.Options, "/dicom-web/studies"))
-        {
-            pre.Headers.Add("Origin", "http://viewer.example:3000");
-            pre.Headers.Add("Access-Control-Request-Method", "GET");
-            pre.Headers.Add("Access-Control-Request-Headers", "authorization,accept");
-            using var rsp = await http.SendAsync(pre);
-            Assert.True(rsp.IsSuccessStatusCode, rsp.StatusCode.ToString());
-            Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
-            Assert.Contains("authorization", rsp.Headers.GetValues("Access-Control-Allow-Headers").Single(), StringComparison.OrdinalIgnoreCase);
-        }
+        await AssertPreflightAllowedAsync(http, "http://viewer.example:3000");
         using (var anonymous = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
         {
             anonymous.Headers.Add("Origin", "http://viewer.example:3000");
