@@ -128,8 +128,10 @@ GEN=$(( SLICES > 100 ? SLICES : 100 )) # the latency series has 100 slices; the 
 echo "generating a ${GEN}-slice CT water phantom series (qc phantom ct-water) in $WORK"
 $QC phantom ct-water --slices "$GEN" -o "$WORK/ctgen" --seed 11 >/dev/null
 mkdir -p "$WORK/ct100" "$WORK/ctN"
-ls "$WORK/ctgen"/*.dcm | sort | head -n 100 | xargs -I{} cp {} "$WORK/ct100/"
-ls "$WORK/ctgen"/*.dcm | sort | head -n "$SLICES" | xargs -I{} cp {} "$WORK/ctN/"
+# (An array, not "ls | sort | head": with pipefail, head closing the pipe early can end the script with SIGPIPE.)
+gen_files=("$WORK/ctgen"/*.dcm) # sorted by the glob; names CT0001.dcm ...
+cp "${gen_files[@]:0:100}" "$WORK/ct100/"
+cp "${gen_files[@]:0:$SLICES}" "$WORK/ctN/"
 
 # CPU seconds used so far by the PostgreSQL and RabbitMQ processes (user + system).
 peer_cpu() {

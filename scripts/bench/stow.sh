@@ -141,7 +141,7 @@ for r in $RECEIVERS; do
   for p in "${cl[@]}"; do wait "$p"; done
   t1=$(now); ms=$(( (t1 - t0) / 1000000 ))
   cpu1=$(cpu_ticks "$RPID")
-  [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; }
+  if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || echo "perf record did not run (see perf_event_paranoid)" >&2; wait "$perf_pid" 2>/dev/null || true; fi
   ok=$(cat "$data".client*.log | awk '$2 == 200' | wc -l)
   [ "$(cat "$data".warm*.log | awk '$2 == 200' | wc -l)" = "$C" ] || echo "$r: a warm-up request failed" >&2
   hwm=""; [ "${r%-nofsync}" = qcpipe ] && hwm=$(grep VmHWM "/proc/$RPID/status" | awk '{printf "peak RSS %d MB", $2/1024}')

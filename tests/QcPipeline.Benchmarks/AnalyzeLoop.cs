@@ -11,7 +11,8 @@ public static class AnalyzeLoop
     {
         var folders = Directory.GetDirectories(root).Order(StringComparer.Ordinal).ToArray();
         if (folders.Length == 0) folders = [root];
-        var analyzer = new SeriesAnalyzer(new SeriesRouting(SeriesRouting.Defaults));
+        // As the worker's DI builds it (Pipeline:FrameBufferPoolMegabytes, default 256).
+        var analyzer = new SeriesAnalyzer(new SeriesRouting(SeriesRouting.Defaults), new FrameBufferPool(256L << 20));
         var inputs = folders.Select(f => new SeriesInput("1.2.3", Path.GetFileName(f),
             Directory.GetFiles(f, "*.dcm").Order(StringComparer.Ordinal).ToArray(), null)).ToArray();
         // Warm-up: one pass over the first series (JIT), not counted.

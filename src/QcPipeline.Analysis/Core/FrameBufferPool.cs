@@ -39,10 +39,14 @@ public sealed class FrameBufferPool(long maxRetainedBytes)
     {
         ArgumentNullException.ThrowIfNull(array);
         long bytes = Bytes(array);
-        if (Interlocked.Add(ref _retained, bytes) > MaxRetainedBytes)
+        // Reserve the room first (never above the limit, even for a moment), then keep the array.
+        long seen = Interlocked.Read(ref _retained);
+        while (true)
         {
-            Interlocked.Add(ref _retained, -bytes);
-            return;
+            if (seen + bytes > MaxRetainedBytes) return; // full: left to the garbage collector
+            long before = Interlocked.CompareExchange(ref _retained, seen + bytes, seen);
+            if (before == seen) break;
+            seen = before;
         }
         _free.GetOrAdd(array.Length, _ => new ConcurrentStack<float[]>()).Push(array);
     }
