@@ -213,7 +213,6 @@ if [ "$PART" = all ] || [ "$PART" = scaling ]; then
       mkdir -p "$PERF"
       for s in "${started[@]}"; do IFS=: read -r pid _ _ <<<"$s"
         perf record -q -F 499 -e cpu-clock -g -p "$pid" -o "$PERF/r$round-w$workers-$pid.data" >/dev/null 2>&1 & PERFS+=("$!")
-        cp -f "/tmp/perf-$pid.map" "$PERF/" 2>/dev/null || true
       done
     fi
     for _ in $(seq 1 3000); do

@@ -126,19 +126,23 @@ post_all() { # DIR URL LOG [chunked]: one curl process per client, posting its b
   done
 }
 
+post_clients() { # BODYDIR URL LOGPREFIX: C clients at once, client k posting the bodies in BODYDIR/k
+  local pids=() k p
+  for k in $(seq 0 $((C - 1))); do post_all "$1/$k" "$2" "$3$k.log" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+
 declare -A RATE
 [ "$RECEIVERS" = none ] && RECEIVERS=""
 for r in $RECEIVERS; do
   data="$WORK/$r"; start_receiver "$r" "$data"
   # Warm-up: C clients at once, one body of 50 other instances each, then a pause for the JIT's background tier-up.
-  wl=(); for k in $(seq 0 $((C - 1))); do post_all "$WORK/warmbody/$k" "$URL" "$data.warm$k.log" & wl+=($!); done
-  for p in "${wl[@]}"; do wait "$p"; done
+  post_clients "$WORK/warmbody" "$URL" "$data.warm"
   sleep 2
   cpu0=$(cpu_ticks "$RPID"); perf_pid=""
   if [ -n "${PERF:-}" ]; then perf record -q -F 499 -g -a -o "$PERF.$r" >/dev/null 2>&1 & perf_pid=$!; sleep 0.5; fi
-  t0=$(now); cl=()
-  for k in $(seq 0 $((C - 1))); do post_all "$WORK/body/$k" "$URL" "$data.client$k.log" & cl+=($!); done
-  for p in "${cl[@]}"; do wait "$p"; done
+  t0=$(now)
+  post_clients "$WORK/body" "$URL" "$data.client"
   t1=$(now); ms=$(( (t1 - t0) / 1000000 ))
   cpu1=$(cpu_ticks "$RPID")
   if [ -n "$perf_pid" ]; then kill -INT "$perf_pid" 2>/dev/null || echo "perf record did not run (see perf_event_paranoid)" >&2; wait "$perf_pid" 2>/dev/null || true; fi

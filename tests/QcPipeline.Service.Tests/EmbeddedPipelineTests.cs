@@ -13,12 +13,6 @@ namespace QcPipeline.Service.Tests;
 /// RabbitMQ and PostgreSQL, with separate processes: <see cref="PipelineProcessTests"/>.)</summary>
 public sealed class EmbeddedPipelineTests
 {
-    private static double Truth(string sample, string metric)
-    {
-        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepoRoot, "phantoms", sample, "manifest.json")));
-        return manifest.RootElement.GetProperty("truth").GetProperty(metric).GetProperty("value").GetDouble();
-    }
-
     [Fact]
     public async Task CT_by_storescu_and_DR_by_STOW_end_as_results_with_the_expected_verdicts_on_the_embedded_defaults()
     {
@@ -36,8 +30,7 @@ public sealed class EmbeddedPipelineTests
                 Assert.Equal((int)HttpStatusCode.OK, stow.Status);
                 Assert.Equal(dr.Length, stow.Stored.Count);
             }
-            using var drManifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepoRoot, "phantoms", "dr-flat", "manifest.json")));
-            var drSeries = drManifest.RootElement.GetProperty("seriesInstanceUid").GetString()!;
+            var drSeries = Support.PhantomSeriesUid("dr-flat");
             string[] both = [ct[0].SeriesUid, drSeries];
 
             var index = svc.Services.GetRequiredService<IDbContextFactory<IndexDbContext>>();
@@ -66,7 +59,7 @@ public sealed class EmbeddedPipelineTests
                 var drResults = rows.Where(r => r.SeriesInstanceUid == drSeries).ToDictionary(r => r.Profile);
                 Assert.Equal(("pass", "pass", "pass", "inconclusive"),
                     (drResults["dr-stp"].Verdict, drResults["dr-uniformity"].Verdict, drResults["dr-lag"].Verdict, drResults["dr-dark"].Verdict)); // dark: no baseline yet
-                var truth = Truth("dr-flat", "dr.uniformity_cv_percent");
+                var truth = Support.PhantomTruth("dr-flat", "dr.uniformity_cv_percent");
                 Assert.InRange(drResults["dr-uniformity"].Metrics.Single(m => m.Name == "dr.uniformity_cv_percent").Value!.Value, truth - 0.0712, truth + 0.0712);
             }
         }

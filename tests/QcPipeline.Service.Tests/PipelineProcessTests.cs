@@ -13,12 +13,6 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
 {
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(120);
 
-    private static double Truth(string sample, string metric)
-    {
-        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepoRoot, "phantoms", sample, "manifest.json")));
-        return manifest.RootElement.GetProperty("truth").GetProperty(metric).GetProperty("value").GetDouble();
-    }
-
     private static async Task<T> Eventually<T>(Func<Task<T>> read, Func<T, bool> done, TimeSpan timeout) =>
         await SeriesAssemblyScenarios.Eventually(read, done, timeout);
 
@@ -56,8 +50,7 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
             Assert.Equal(HttpStatusCode.OK, stow.StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/dicom-web/series")).StatusCode); // QIDO is the API role's
         }
-        using var drManifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepoRoot, "phantoms", "dr-flat", "manifest.json")));
-        var drSeries = drManifest.RootElement.GetProperty("seriesInstanceUid").GetString()!;
+        var drSeries = Support.PhantomSeriesUid("dr-flat");
         string[] both = [ct[0].SeriesUid, drSeries];
 
         // No worker has ever run: both series are claimed, their commands published, and they wait in the worker's queue
@@ -73,12 +66,12 @@ public sealed class PipelineProcessTests(PipelineServicesFixture services, ITest
         Assert.All(results, r => Assert.Equal(PipelineProcesses.InstanceName(worker), r.Worker));
         var water = Assert.Single(results, r => r.SeriesUid == ct[0].SeriesUid && r.Profile == "ct-water");
         Assert.Equal("pass", water.Verdict);
-        Assert.InRange(water.Metrics["ct.water_hu"]!.Value, Truth("ct-water-200mm", "ct.water_hu") - 1.5, Truth("ct-water-200mm", "ct.water_hu") + 1.5);
+        Assert.InRange(water.Metrics["ct.water_hu"]!.Value, Support.PhantomTruth("ct-water-200mm", "ct.water_hu") - 1.5, Support.PhantomTruth("ct-water-200mm", "ct.water_hu") + 1.5);
         var drResults = results.Where(r => r.SeriesUid == drSeries).ToDictionary(r => r.Profile, r => r);
         Assert.Equal(("pass", "pass", "pass", "inconclusive"),
             (drResults["dr-stp"].Verdict, drResults["dr-uniformity"].Verdict, drResults["dr-lag"].Verdict, drResults["dr-dark"].Verdict)); // dark: no baseline yet
         Assert.InRange(drResults["dr-uniformity"].Metrics["dr.uniformity_cv_percent"]!.Value,
-            Truth("dr-flat", "dr.uniformity_cv_percent") - 0.0712, Truth("dr-flat", "dr.uniformity_cv_percent") + 0.0712);
+            Support.PhantomTruth("dr-flat", "dr.uniformity_cv_percent") - 0.0712, Support.PhantomTruth("dr-flat", "dr.uniformity_cv_percent") + 0.0712);
 
         // The worker: health without a DICOM listener, no DICOMweb; the API serves the shared index.
         (status, checks) = await PipelineProcesses.ReadyAsync(worker);

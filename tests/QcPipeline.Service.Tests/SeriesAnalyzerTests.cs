@@ -19,12 +19,6 @@ public sealed class SeriesAnalyzerTests
             manifest.RootElement.GetProperty("seriesInstanceUid").GetString()!, files, ae);
     }
 
-    private static double Truth(string name, string metric)
-    {
-        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(Support.RepoRoot, "phantoms", name, "manifest.json")));
-        return manifest.RootElement.GetProperty("truth").GetProperty(metric).GetProperty("value").GetDouble();
-    }
-
     [Fact]
     public void A_CT_water_phantom_series_is_routed_by_its_name_and_analysed_against_the_limits()
     {
@@ -40,7 +34,7 @@ public sealed class SeriesAnalyzerTests
         var water = Assert.Single(analysis.Results, r => r.Profile == "ct-water");
         Assert.Equal(Verdict.Pass, water.Verdict);
         var hu = Assert.Single(water.Metrics, m => m.Name == "ct.water_hu");
-        Assert.InRange(hu.Value!.Value, Truth("ct-water-200mm", "ct.water_hu") - 1.5, Truth("ct-water-200mm", "ct.water_hu") + 1.5);
+        Assert.InRange(hu.Value!.Value, Support.PhantomTruth("ct-water-200mm", "ct.water_hu") - 1.5, Support.PhantomTruth("ct-water-200mm", "ct.water_hu") + 1.5);
         Assert.Equal(2, analysis.Labels.InstanceCount);
     }
 

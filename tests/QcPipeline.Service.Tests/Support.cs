@@ -18,6 +18,21 @@ public static partial class Support
 {
     public static string RepoRoot { get; } = FindRoot();
 
+    /// <summary>A committed phantom sample's manifest (<c>phantoms/{sample}/manifest.json</c>): the simulator truth of
+    /// <paramref name="metric"/>.</summary>
+    public static double PhantomTruth(string sample, string metric)
+    {
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoRoot, "phantoms", sample, "manifest.json")));
+        return manifest.RootElement.GetProperty("truth").GetProperty(metric).GetProperty("value").GetDouble();
+    }
+
+    /// <summary>The Series Instance UID of a committed phantom sample, from its manifest.</summary>
+    public static string PhantomSeriesUid(string sample)
+    {
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoRoot, "phantoms", sample, "manifest.json")));
+        return manifest.RootElement.GetProperty("seriesInstanceUid").GetString()!;
+    }
+
     private static string FindRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)

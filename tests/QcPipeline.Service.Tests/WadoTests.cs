@@ -202,6 +202,15 @@ public sealed class WadoTests(DicomWebReadFixture f)
 /// <summary>CORS for a viewer on another origin, when configured.</summary>
 public sealed class DicomWebReadCorsTests
 {
+    /// <summary>A browser's GET of the study list from a page of <paramref name="origin"/>, with credentials when given.</summary>
+    private static async Task<HttpResponseMessage> GetStudiesFromAsync(HttpClient http, string origin, System.Net.Http.Headers.AuthenticationHeaderValue? auth = null)
+    {
+        using var get = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies");
+        get.Headers.Add("Origin", origin);
+        get.Headers.Authorization = auth;
+        return await http.SendAsync(get);
+    }
+
     /// <summary>A browser's CORS preflight for a GET with Authorization and Accept headers, from <paramref name="origin"/>:
     /// answered with success, that origin, and the Authorization header allowed.</summary>
     private static async Task AssertPreflightAllowedAsync(HttpClient http, string origin)
@@ -222,18 +231,14 @@ public sealed class DicomWebReadCorsTests
         await using var svc = await InProcessService.StartAsync(extraArgs: ["--DicomWeb:CorsOrigins:0=http://viewer.example:3000"]);
         using var http = svc.CreateHttpClient();
         await AssertPreflightAllowedAsync(http, "http://viewer.example:3000");
-        using (var get = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
+        using (var rsp = await GetStudiesFromAsync(http, "http://viewer.example:3000"))
         {
-            get.Headers.Add("Origin", "http://viewer.example:3000");
-            using var rsp = await http.SendAsync(get);
             Assert.Equal(HttpStatusCode.OK, rsp.StatusCode);
             Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
             Assert.Equal("[]", await rsp.Content.ReadAsStringAsync());
         }
-        using (var other = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
+        using (var rsp = await GetStudiesFromAsync(http, "http://evil.example"))
         {
-            other.Headers.Add("Origin", "http://evil.example");
-            using var rsp = await http.SendAsync(other);
             Assert.False(rsp.Headers.Contains("Access-Control-Allow-Origin"));
         }
     }
@@ -250,20 +255,15 @@ public sealed class DicomWebReadCorsTests
         using var http = svc.CreateHttpClient();
         // A browser's preflight carries no credentials: it must pass, or the viewer never sends its real request.
         await AssertPreflightAllowedAsync(http, "http://viewer.example:3000");
-        using (var anonymous = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
+        using (var rsp = await GetStudiesFromAsync(http, "http://viewer.example:3000"))
         {
-            anonymous.Headers.Add("Origin", "http://viewer.example:3000");
-            using var rsp = await http.SendAsync(anonymous);
             Assert.Equal(HttpStatusCode.Unauthorized, rsp.StatusCode);
             // With the CORS header, so the viewer can read the 401 and ask for a login instead of a network error.
             Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
         }
-        using (var withKey = new HttpRequestMessage(HttpMethod.Get, "/dicom-web/studies"))
+        // OHIF sends it as an Authorization header (a token from its OIDC login, or added by a proxy).
+        using (var rsp = await GetStudiesFromAsync(http, "http://viewer.example:3000", new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key)))
         {
-            // OHIF sends it as an Authorization header (requestOptions.auth or a token from its OIDC login).
-            withKey.Headers.Add("Origin", "http://viewer.example:3000");
-            withKey.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("ApiKey", key);
-            using var rsp = await http.SendAsync(withKey);
             Assert.Equal(HttpStatusCode.OK, rsp.StatusCode);
             Assert.Equal("http://viewer.example:3000", rsp.Headers.GetValues("Access-Control-Allow-Origin").Single());
         }

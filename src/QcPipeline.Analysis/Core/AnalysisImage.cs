@@ -61,47 +61,54 @@ public sealed record AnalysisImage
         try
         {
             pixels.ReadModalityFrame(frame, file.TransferSyntax, values);
-            double? spacingY = null, spacingX = null;
-            var spacing = ds.GetDoubles(DicomTags.PixelSpacing);
-            if (spacing.Length < 2) spacing = ds.GetDoubles(DicomTags.ImagerPixelSpacing);
-            if (spacing.Length >= 2 && spacing[0] > 0 && spacing[1] > 0) { spacingY = spacing[0]; spacingX = spacing[1]; }
-
-            double? mas = null;
-            if (ds.TryGetDouble(DicomTags.ExposureInuAs, out var uas)) mas = uas / 1000.0;
-            else if (ds.TryGetDouble(DicomTags.ExposureInmAs, out var m)) mas = m;
-            else if (ds.TryGetDouble(DicomTags.Exposure, out var e)) mas = e;
-            else if (ds.TryGetDouble(DicomTags.XRayTubeCurrent, out var ma) && ds.TryGetDouble(DicomTags.ExposureTime, out var ms)) mas = ma * ms / 1000.0;
-
-            return new AnalysisImage
-            {
-                Width = pixels.Columns,
-                Height = pixels.Rows,
-                Pixels = values,
-                PixelSpacingX = spacingX,
-                PixelSpacingY = spacingY,
-                Modality = ds.GetStringOrEmpty(DicomTags.Modality),
-                SopClassUid = ds.GetString(DicomTags.SOPClassUID),
-                SopInstanceUid = ds.GetString(DicomTags.SOPInstanceUID),
-                SeriesInstanceUid = ds.GetString(DicomTags.SeriesInstanceUID),
-                InstanceNumber = ds.TryGetInt32(DicomTags.InstanceNumber, out var n) ? n : null,
-                SlicePosition = SlicePositionOf(ds),
-                SliceThickness = ds.TryGetDouble(DicomTags.SliceThickness, out var st) ? st : null,
-                Kvp = ds.TryGetDouble(DicomTags.KVP, out var kvp) ? kvp : null,
-                ExposureMas = mas,
-                MagneticFieldStrength = ds.TryGetDouble(DicomTags.MagneticFieldStrength, out var b0) ? b0 : null,
-                PresentationIntentType = ds.GetString(DicomTags.PresentationIntentType),
-                PhotometricInterpretation = pixels.PhotometricInterpretation,
-                IsLossy = file.TransferSyntax.IsLossy || ds.GetString(DicomTags.LossyImageCompression) == "01",
-                ImageType = ds.GetString(DicomTags.ImageType),
-                SeriesDescription = ds.GetString(DicomTags.SeriesDescription),
-            };
+            return WithHeader(file, pixels, values);
         }
         catch
         {
-            // Whatever fails after the rent (the frame, or a malformed attribute read below) gives the array back.
+            // Whatever fails after the rent (the frame, or a malformed attribute read) gives the array back.
             pool?.Return(values);
             throw;
         }
+    }
+
+    /// <summary>The image around decoded <paramref name="values"/>: size, geometry and acquisition attributes.</summary>
+    private static AnalysisImage WithHeader(DicomFile file, DicomPixelData pixels, float[] values)
+    {
+        var ds = file.Dataset;
+        double? spacingY = null, spacingX = null;
+        var spacing = ds.GetDoubles(DicomTags.PixelSpacing);
+        if (spacing.Length < 2) spacing = ds.GetDoubles(DicomTags.ImagerPixelSpacing);
+        if (spacing.Length >= 2 && spacing[0] > 0 && spacing[1] > 0) { spacingY = spacing[0]; spacingX = spacing[1]; }
+
+        double? mas = null;
+        if (ds.TryGetDouble(DicomTags.ExposureInuAs, out var uas)) mas = uas / 1000.0;
+        else if (ds.TryGetDouble(DicomTags.ExposureInmAs, out var m)) mas = m;
+        else if (ds.TryGetDouble(DicomTags.Exposure, out var e)) mas = e;
+        else if (ds.TryGetDouble(DicomTags.XRayTubeCurrent, out var ma) && ds.TryGetDouble(DicomTags.ExposureTime, out var ms)) mas = ma * ms / 1000.0;
+
+        return new AnalysisImage
+        {
+            Width = pixels.Columns,
+            Height = pixels.Rows,
+            Pixels = values,
+            PixelSpacingX = spacingX,
+            PixelSpacingY = spacingY,
+            Modality = ds.GetStringOrEmpty(DicomTags.Modality),
+            SopClassUid = ds.GetString(DicomTags.SOPClassUID),
+            SopInstanceUid = ds.GetString(DicomTags.SOPInstanceUID),
+            SeriesInstanceUid = ds.GetString(DicomTags.SeriesInstanceUID),
+            InstanceNumber = ds.TryGetInt32(DicomTags.InstanceNumber, out var n) ? n : null,
+            SlicePosition = SlicePositionOf(ds),
+            SliceThickness = ds.TryGetDouble(DicomTags.SliceThickness, out var st) ? st : null,
+            Kvp = ds.TryGetDouble(DicomTags.KVP, out var kvp) ? kvp : null,
+            ExposureMas = mas,
+            MagneticFieldStrength = ds.TryGetDouble(DicomTags.MagneticFieldStrength, out var b0) ? b0 : null,
+            PresentationIntentType = ds.GetString(DicomTags.PresentationIntentType),
+            PhotometricInterpretation = pixels.PhotometricInterpretation,
+            IsLossy = file.TransferSyntax.IsLossy || ds.GetString(DicomTags.LossyImageCompression) == "01",
+            ImageType = ds.GetString(DicomTags.ImageType),
+            SeriesDescription = ds.GetString(DicomTags.SeriesDescription),
+        };
     }
 
     /// <summary>Projection of Image Position (Patient) on the normal of Image Orientation (Patient) (PS3.3 C.7.6.2.1.1).</summary>

@@ -12,6 +12,14 @@ public sealed record DicomWebOptions
     /// proxy publishes. Empty: the request's own scheme, host and path base.</summary>
     public string? BaseUrl { get; init; }
 
+    /// <summary>The base every URL we hand out starts with (STOW-RS RetrieveURLs, QIDO-RS and WADO-RS RetrieveURLs and
+    /// BulkDataURIs), before <c>/dicom-web</c>: <see cref="BaseUrl"/> when set, else as <paramref name="request"/> reached us.</summary>
+    public string PublicBase(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return BaseUrl is { Length: > 0 } configured ? configured.TrimEnd('/') : $"{request.Scheme}://{request.Host}{request.PathBase}";
+    }
+
     /// <summary>Largest part (one instance) of a STOW-RS request; a larger one is refused (A700) and skipped.</summary>
     public long MaxPartBytes { get; init; } = 2L * 1024 * 1024 * 1024;
 

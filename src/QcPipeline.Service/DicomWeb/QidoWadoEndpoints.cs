@@ -45,12 +45,10 @@ public static class QidoWadoEndpoints
         return group;
     }
 
-    /// <summary>The base of the URLs we hand out (RetrieveURL, BulkDataURI): <c>DicomWeb:BaseUrl</c> when set (the address
-    /// clients use through a reverse proxy, as STOW-RS answers use it), else as the client reached us.</summary>
+    /// <summary>The base of the URLs we hand out (RetrieveURL, BulkDataURI), as STOW-RS answers build it
+    /// (<see cref="DicomWebOptions.PublicBase"/>).</summary>
     private static string BaseUrl(HttpRequest r) =>
-        (r.HttpContext.RequestServices.GetService<IOptions<DicomWebOptions>>()?.Value.BaseUrl is { Length: > 0 } configured
-            ? configured.TrimEnd('/')
-            : $"{r.Scheme}://{r.Host}{r.PathBase}") + DicomWebEndpoints.Prefix;
+        r.HttpContext.RequestServices.GetRequiredService<IOptions<DicomWebOptions>>().Value.PublicBase(r) + DicomWebEndpoints.Prefix;
 
     private static IResult BadRequest(string message) => Results.Text(message, "text/plain", statusCode: 400);
 

@@ -81,7 +81,7 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } maxBody && request.ContentLength > maxBody)
             return await PlainErrorAsync(context, StatusCodes.Status413PayloadTooLarge, "request body larger than the limit (Http:MaxRequestBodyBytes)").ConfigureAwait(false);
 
-        var response = new StowResponse(BaseUrl(request), pathStudy);
+        var response = new StowResponse(_options.PublicBase(request), pathStudy);
         // 64 KiB read buffer (the default is 4 KiB): each part is read in chunks of the buffer size, and a 0.5 MB instance in
         // 4 KiB chunks costs ~130 trips through the boundary scan, the file write and the hash.
         var reader = new MultipartReader(boundary, request.Body, 64 * 1024)
@@ -345,8 +345,6 @@ public sealed partial class StowHandler(IngestService ingest, IOptions<DicomWebO
         return best;
     }
 
-    private string BaseUrl(HttpRequest request) =>
-        _options.BaseUrl is { Length: > 0 } configured ? configured.TrimEnd('/') : $"{request.Scheme}://{request.Host}{request.PathBase}";
 
     private static async Task<int> WriteResponseAsync(HttpContext context, int status, StowResponse response, bool xml, string? problem)
     {

@@ -28,8 +28,8 @@ public sealed record PipelineOptions
     /// uses 100 MB.</summary>
     public int FrameBufferPoolMegabytes { get; init; } = 256;
 
-    /// <summary>Test hook, off by default: each analysis waits this long before it starts, so that a test can kill a worker
-    /// in the middle of one. Never set it in production.</summary>
+    /// <summary>Test hook, off by default: each analysis waits this long after storing its first result, so that a test can
+    /// kill a worker in the middle of one. Never set it in production.</summary>
     public TimeSpan TestHookAnalysisDelay { get; init; } = TimeSpan.Zero;
 
     /// <summary>Whether this process runs the sweeper: <c>Pipeline:SweeperEnabled</c> when set, else the receiver role's.
